@@ -1,0 +1,1 @@
+"""Casewise: routine decisions by rules, complex cases by experts, joined."""

@@ -1,0 +1,69 @@
+"""Casewise settings, read once from the environment (prefix ``CASEWISE_``).
+
+Every setting is listed in the README under "Settings". A bad value fails at start-up with the
+variable's name, e.g. ``CASEWISE_PORT: Input should be a valid integer``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.engine import CasewiseError
+
+ENV_PREFIX = "CASEWISE_"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(CasewiseError):
+    """An environment variable holds a value Casewise cannot use."""
+
+    code = "invalid-settings"
+
+
+class Settings(BaseSettings):
+    """Typed configuration of the service and the command line."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    rules_dir: Path = Field(Path("rules"), description="Folder of rule files to serve.")
+    knowledge_dir: Path = Field(
+        Path("knowledge"), description="Folder of case knowledge (graph schema, playbooks)."
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="Address `casewise serve` binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `casewise serve` listens on.")
+    max_batch: int = Field(1000, ge=1, description="Most items in one batch request.")
+    max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest request body in bytes.")
+    max_firings: int = Field(
+        1000, ge=1, description="Most rule firings in one decision (runaway-chain limit)."
+    )
+    log_level: LogLevel = Field("INFO", description="Logging level.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Give the settings from the environment, with ``overrides`` taking precedence.
+
+    Raises SettingsError naming each bad variable (``CASEWISE_PORT: ...``).
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ENV_PREFIX + ".".join(str(part) for part in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from exc

@@ -1,0 +1,248 @@
+"""A loaded ruleset and the decisions it makes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ir
+from .compile import FACTS_KEY, INPUT_KEY, TODAY_KEY, engine_value
+from .errors import DecisionError, InputError
+from .reference import Env, evaluate
+from .runtime import Program
+from .schema import FieldSpec, check_input, to_json
+from .tables import Table
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    priority: int
+    when: str
+    condition: ir.Node
+    paths: tuple[str, ...]
+    set: dict[str, Any]
+    append: dict[str, list[Any]]
+    asserts: tuple[str, ...]
+    stop: bool
+    line: int
+    col: int
+
+    def describe(self) -> dict[str, Any]:
+        then: dict[str, Any] = {}
+        if self.set:
+            then["set"] = self.set
+        if self.append:
+            then["append"] = self.append
+        if self.asserts:
+            then["assert"] = list(self.asserts)
+        if self.stop:
+            then["stop"] = True
+        return {
+            "id": self.id,
+            "description": self.description,
+            "priority": self.priority,
+            "when": self.when,
+            "then": then,
+            "reads": list(self.paths),
+        }
+
+
+@dataclass(frozen=True)
+class Action:
+    """What one compiled engine rule stands for: a rule, or a table row."""
+
+    kind: str  # "rule" | "row"
+    index: int
+    row: int = 0
+
+
+@dataclass
+class FiredRule:
+    rule: str
+    values: dict[str, Any]
+
+
+@dataclass
+class Decision:
+    id: str
+    ruleset: str
+    version: str
+    outputs: dict[str, Any]
+    fired: list[FiredRule]
+    facts: list[str]
+    duration_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "outputs": self.outputs,
+            "fired": [{"rule": f.rule, "values": f.values} for f in self.fired],
+            "facts": self.facts,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass
+class Ruleset:
+    """A rule file, checked and compiled: call ``evaluate`` for each decision."""
+
+    name: str
+    description: str
+    path: Path
+    version: str
+    inputs: dict[str, FieldSpec]
+    outputs: dict[str, FieldSpec]
+    rules: list[Rule]
+    tables: list[Table]
+    max_firings: int
+    program: Program = field(repr=False)
+    actions: dict[str, Action] = field(repr=False)
+    atoms: list[ir.Node] = field(repr=False)
+
+    def evaluate(
+        self, data: dict[str, Any], *, today: dt.date | None = None, decision_id: str | None = None
+    ) -> Decision:
+        """Decide for one input; raises InputError or DecisionError."""
+        started = time.perf_counter()
+        values, errors = check_input(self.inputs, data)
+        if errors:
+            raise InputError(self.name, errors)
+        day = today or dt.date.today()
+        fact: dict[str, Any] = {
+            "$t": "in",
+            INPUT_KEY: engine_value(values),
+            TODAY_KEY: day.toordinal(),
+            FACTS_KEY: {},
+        }
+        if self.atoms:
+            env = Env(values, day)
+            for i, node in enumerate(self.atoms):
+                fact[f"c{i}"] = evaluate(node, env) is True
+        run = _Run(self, values)
+        self.program.run(fact, run.fire)
+        outputs, fired = run.finish()
+        return Decision(
+            id=decision_id or uuid.uuid4().hex,
+            ruleset=self.name,
+            version=self.version,
+            outputs=outputs,
+            fired=fired,
+            facts=list(run.facts),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "version": self.version,
+            "input": {k: f.describe() for k, f in self.inputs.items()},
+            "output": {k: f.describe() for k, f in self.outputs.items()},
+            "rules": [r.describe() for r in self.rules],
+            "tables": [t.describe() for t in self.tables],
+            "limits": {"max_firings": self.max_firings},
+        }
+
+
+def _read(values: dict[str, Any], dotted: str) -> Any:
+    value: Any = values
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return to_json(value)
+
+
+class _Run:
+    """The state of one decision while its rules fire."""
+
+    __slots__ = (
+        "rs",
+        "values",
+        "facts",
+        "fired",
+        "rows",
+        "outputs",
+        "set_by",
+        "stopped",
+        "firings",
+        "done",
+    )
+
+    def __init__(self, rs: Ruleset, values: dict[str, Any]) -> None:
+        self.rs = rs
+        self.values = values
+        self.facts: dict[str, None] = {}
+        self.fired: list[FiredRule] = []
+        self.rows: dict[int, set[int]] = {}
+        self.outputs: dict[str, Any] = {}
+        self.set_by: dict[str, str] = {}
+        self.stopped = False
+        self.firings = 0
+        self.done: set[int] = set()
+
+    def fire(self, name: str) -> Iterable[str]:
+        action = self.rs.actions[name]
+        if action.kind == "row":
+            self.rows.setdefault(action.index, set()).add(action.row)
+            return ()
+        if self.stopped or action.index in self.done:
+            return ()  # refraction: a rule fires at most once per decision
+        self.firings += 1
+        if self.firings > self.rs.max_firings:
+            raise DecisionError(
+                "chain-limit",
+                f"ruleset '{self.rs.name}' fired more than {self.rs.max_firings} rules in one "
+                "decision; look for rules that keep deriving facts for each other, or raise "
+                "limits.max_firings",
+                [{"fired": [f.rule for f in self.fired[-10:]]}],
+            )
+        self.done.add(action.index)
+        rule = self.rs.rules[action.index]
+        self.fired.append(FiredRule(rule.id, {p: _read(self.values, p) for p in rule.paths}))
+        for key, value in rule.set.items():
+            if key not in self.set_by:
+                self.outputs[key] = list(value) if isinstance(value, list) else value
+                self.set_by[key] = rule.id
+        for key, items in rule.append.items():
+            self.outputs.setdefault(key, []).extend(items)
+        if rule.stop:
+            self.stopped = True
+        new = [f for f in rule.asserts if f not in self.facts]
+        for f in new:
+            self.facts[f] = None
+        return new
+
+    def finish(self) -> tuple[dict[str, Any], list[FiredRule]]:
+        table_fired: list[FiredRule] = []
+        for index, table in enumerate(self.rs.tables):
+            hits, sets, appends = table.resolve(sorted(self.rows.get(index, ())))
+            for row in hits:
+                table_fired.append(
+                    FiredRule(
+                        f"{table.id}#{row.number}",
+                        {p: _read(self.values, p) for p in table.input_paths},
+                    )
+                )
+            for key, value in sets.items():
+                self.outputs[key] = value
+            for key, items in appends.items():
+                self.outputs.setdefault(key, []).extend(items)
+        out: dict[str, Any] = {}
+        for key, spec in self.rs.outputs.items():
+            if key in self.outputs:
+                out[key] = self.outputs[key]
+            elif spec.has_default:
+                out[key] = to_json(spec.default)
+            elif spec.type == "list":
+                out[key] = []
+        return out, table_fired + self.fired

@@ -1,0 +1,87 @@
+"""Running a compiled ruleset in durable_rules' C engine, one decision at a time.
+
+durable_rules keeps facts inside its C engine, per session id. A decision is one fact
+(its input and the facts derived so far); every decision of a ruleset uses the same
+session and retracts its fact when it ends (also on error), so nothing is left behind
+and memory stays flat however many decisions are made.
+Deleting a session instead (``delete_state``) is not safe: durable_rules 2.0.28 reads
+uninitialised memory in ``deleteStateNode`` (valgrind shows it) and crashes at random.
+Calls into one engine ruleset are serialised with a lock: the session and the engine's
+per-ruleset queues are not meant for interleaved callers, and a decision holds the lock
+for tens of microseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import durable_rules_engine as dre
+
+_names = itertools.count()
+SESSION = "s"
+
+
+class Program:
+    """One ruleset compiled into a durable_rules ruleset."""
+
+    def __init__(self, label: str, definition: dict[str, Any]) -> None:
+        self.definition = definition
+        self._handle = dre.create_ruleset(f"{label}#{next(_names)}", json.dumps(definition))
+        self._lock = threading.Lock()
+
+    def run(self, fact: dict[str, Any], fire: Callable[[str], Iterable[str]]) -> None:
+        """Assert the decision's fact and fire matching rules in agenda order.
+
+        ``fire(rule_name)`` acts on one firing and returns the names of newly derived
+        facts; the fact is then replaced by one that carries them under ``f``, which lets
+        rules on them activate (and retracts activations that no longer hold). If
+        ``fire`` raises, remaining activations are drained without acting, the fact is
+        retracted, and then the exception propagates.
+        """
+        handle = self._handle
+        with self._lock:
+            fact["sid"] = SESSION
+            fact["id"] = "i"
+            text = json.dumps(fact)
+            failure: BaseException | None = None
+            code, state = dre.assert_fact(handle, text)
+            stored = code == 0  # 1: no condition looks at anything this fact has
+            try:
+                message = dre.start_action_for_state(handle, state) if stored else None
+                while message:
+                    payload = message[1] if isinstance(message, tuple) else message
+                    if failure is None:
+                        try:
+                            derived = list(fire(payload[2 : payload.index('"', 2)]))
+                            if derived:
+                                if stored:
+                                    dre.retract_fact(handle, text)
+                                facts = fact["f"]
+                                for name in derived:
+                                    facts[name] = True
+                                text = json.dumps(fact)
+                                stored = dre.assert_fact(handle, text)[0] == 0
+                        except BaseException as exc:  # noqa: BLE001 - re-raised below
+                            failure = exc
+                    message = dre.complete_and_start_action(handle, state)
+            finally:
+                if stored:
+                    dre.retract_fact(handle, text)
+            if failure is not None:
+                raise failure
+
+    def close(self) -> None:
+        """Free the engine's copy of the ruleset."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            dre.delete_ruleset(handle)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

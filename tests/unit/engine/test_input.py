@@ -1,0 +1,97 @@
+"""Decision input is checked against the schema; every bad field is named in one error."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.engine import InputError
+
+from .conftest import TODAY, Make
+
+SCHEMA = """
+ruleset: inp
+input:
+  amount: {type: number, required: true, minimum: 0, maximum: 1000000}
+  days: {type: integer, minimum: 1, maximum: 60, default: 1}
+  code: {type: string, pattern: "E[0-9]{4}"}
+  kind: {type: string, enum: [a, b]}
+  urgent: {type: boolean}
+  start: {type: date}
+  at: {type: datetime}
+  tags: {type: list, items: {type: string}}
+  vendor: {type: object, fields: {risk: {type: string, enum: [low, high]}}}
+output:
+  seen: {type: list}
+rules:
+  - id: r
+    when: amount >= 0
+    then: {append: {seen: [ok]}}
+"""
+
+
+def fields(exc: InputError) -> dict[str, str]:
+    return {d["field"]: d["message"] for d in exc.details}
+
+
+def test_every_bad_field_is_named_in_one_error(make: Make) -> None:
+    rs = make(SCHEMA)
+    with pytest.raises(InputError) as info:
+        rs.evaluate(
+            {
+                "days": 2.5,
+                "code": "X1",
+                "kind": "c",
+                "urgent": "yes",
+                "start": "31/01/2026",
+                "at": "noon",
+                "tags": ["a", 3],
+                "vendor": {"risk": "mid"},
+                "amont": 5,
+            },
+            today=TODAY,
+        )
+    got = fields(info.value)
+    assert got == {
+        "amount": "'amount' is required (number)",
+        "amont": "unknown field 'amont'; did you mean 'amount'? (known: amount, days, code, kind, "
+        "urgent, start, at, tags, vendor)",
+        "days": "'days' must be a whole number, got 2.5",
+        "code": "'code' must match the pattern E[0-9]{4}; got \"X1\"",
+        "kind": "'kind' must be one of a, b; got \"c\"",
+        "urgent": "'urgent' must be true or false, got \"yes\"",
+        "start": '\'start\' must be a date as "YYYY-MM-DD", got "31/01/2026"',
+        "at": "'at' must be an ISO 8601 date-time, got \"noon\"",
+        "tags[1]": "'tags[1]' must be a string, got 3",
+        "vendor.risk": "'vendor.risk' must be one of low, high; got \"mid\"",
+    }
+    values = {d["field"]: d["value"] for d in info.value.details}
+    assert values["days"] == 2.5 and values["vendor.risk"] == "mid"
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (-1, "'amount' must be at least 0; got -1"),
+        (2_000_000, "'amount' must be at most 1000000; got 2000000"),
+        (True, "'amount' must be a number, got True"),
+        ("5", "'amount' must be a number, got \"5\""),
+    ],
+)
+def test_numbers(make: Make, amount: object, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        make(SCHEMA).evaluate({"amount": amount}, today=TODAY)
+    assert fields(info.value) == {"amount": message}
+
+
+def test_good_input_with_defaults_and_nulls(make: Make) -> None:
+    d = make(SCHEMA).evaluate(
+        {"amount": 5, "kind": None, "start": "2026-01-31", "at": "2026-01-31T10:00:00Z"},
+        today=TODAY,
+    )
+    assert d.outputs == {"seen": ["ok"]}
+
+
+def test_input_that_is_not_an_object(make: Make) -> None:
+    with pytest.raises(InputError) as info:
+        make(SCHEMA).evaluate([1, 2], today=TODAY)  # type: ignore[arg-type]
+    assert info.value.details[0]["message"] == "input must be a JSON object"

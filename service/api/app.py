@@ -1,0 +1,69 @@
+"""The FastAPI application: ``create_app()`` is also the factory `casewise serve` runs."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from service.api import decisions, rulesets
+from service.api.body import BodyLimitMiddleware
+from service.api.errors import install_error_handlers
+from service.engine import Problem, Registry
+from service.settings import Settings, load_settings
+
+log = logging.getLogger("casewise.api")
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Give the app serving ``registry``, or the rulesets in ``settings.rules_dir`` if none."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    problems: list[Problem] = []
+    if registry is None:
+        registry, problems = load_registry(settings)
+    app = FastAPI(
+        title="Casewise",
+        summary="Routine decisions by rules, with the reason and the ruleset version.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.load_problems = problems
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(decisions.router)
+    app.include_router(rulesets.router)
+    app.include_router(rulesets.probes)
+    return app
+
+
+def load_registry(settings: Settings) -> tuple[Registry, list[Problem]]:
+    """Load every rule file in ``settings.rules_dir``; log each problem of a refused file."""
+    registry = Registry(max_firings=settings.max_firings)
+    if not settings.rules_dir.is_dir():
+        log.error("rules folder %s does not exist; no ruleset is served", settings.rules_dir)
+        return registry, []
+    problems = registry.load_dir(settings.rules_dir)
+    for problem in problems:
+        log.error("%s", problem)
+    if problems:
+        refused = sorted({p.path for p in problems})
+        log.error("refused %d rule file(s), not served: %s", len(refused), ", ".join(refused))
+    log.info(
+        "serving %d ruleset(s) from %s: %s",
+        len(registry.names()),
+        settings.rules_dir,
+        ", ".join(sorted(registry.names())) or "none",
+    )
+    return registry, problems
+
+
+def configure_logging(level: str) -> None:
+    """Send Casewise's log records to stderr at ``level`` (once per process)."""
+    logger = logging.getLogger("casewise")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)

@@ -1,0 +1,170 @@
+"""Every API error, rendered in one shape: ``{"error": {"code", "message", "details"}}``.
+
+=====  ==================  ==========================================================
+ 404   not-found           unknown ruleset, unknown route
+ 405   method-not-allowed  a route called with the wrong method
+ 413   payload-too-large   a body over CASEWISE_MAX_BODY_BYTES, a batch over CASEWISE_MAX_BATCH
+ 422   invalid-input       input that does not fit the ruleset's schema, a body that is not a
+                           JSON object; ``details`` names every bad field
+ 422   decision-failed     the rules could not reach a decision; ``details`` starts with its code
+ 500   internal            a bug; the body carries an error id that is logged with the traceback
+=====  ==================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.responses import JSON
+from service.engine import DecisionError, InputError, UnknownRuleset
+
+log = logging.getLogger("casewise.api")
+
+
+class ApiError(Exception):
+    """An error the API answers with its own status, code and details."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+
+class PayloadTooLarge(ApiError):
+    """A request body or batch over the configured limit."""
+
+    def __init__(self, message: str, details: list[Any] | None = None) -> None:
+        super().__init__(413, "payload-too-large", message, details)
+
+
+def error_object(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """Give the ``error`` object of an error body (also a batch item's answer)."""
+    return {"code": code, "message": message, "details": details or []}
+
+
+def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """Give the JSON body of an error."""
+    return {"error": error_object(code, message, details)}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSON:
+    """Give the response of an error."""
+    return JSON(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def describe_error(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """Give the status and ``error`` object for an engine error (used per batch item too)."""
+    if isinstance(exc, InputError):
+        return 422, error_object("invalid-input", str(exc), exc.details)
+    if isinstance(exc, DecisionError):
+        details = [{"code": exc.code}, *exc.details]
+        return 422, error_object("decision-failed", exc.message, details)
+    if isinstance(exc, UnknownRuleset):
+        return 404, error_object("not-found", str(exc))
+    if isinstance(exc, ApiError):
+        return exc.status, error_object(exc.code, exc.message, exc.details)
+    return 500, internal_error(exc)
+
+
+def internal_error(exc: BaseException) -> dict[str, Any]:
+    """Log ``exc`` with its traceback under a new error id; give the ``error`` object to send."""
+    error_id = uuid.uuid4().hex[:16]
+    log.error("internal error %s", error_id, exc_info=exc)
+    message = f"internal error {error_id}; the service logged it, report the id to its operators"
+    return error_object("internal", message, [{"error_id": error_id}])
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "path", "query")]
+        details.append(
+            {"field": ".".join(loc) or "(body)", "message": err.get("msg", ""), "value": None}
+        )
+    return details
+
+
+async def _on_engine_error(request: Request, exc: Exception) -> Response:
+    status, error = describe_error(exc)
+    return JSON({"error": error}, status_code=status)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc)
+    fields = ", ".join(d["field"] for d in details)
+    return error_response(422, "invalid-input", f"invalid request: {fields}", details)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}; see /docs for the API"
+        return error_response(404, "not-found", message, headers=headers)
+    if exc.status_code == 405:
+        allowed = headers.get("Allow", "") if headers else ""
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+        return error_response(405, "method-not-allowed", message, headers=headers)
+    phrase = HTTPStatus(exc.status_code).phrase
+    code = phrase.lower().replace(" ", "-").replace("'", "")
+    return error_response(exc.status_code, code, str(exc.detail or phrase), headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise in the one shape."""
+    for exc_class in (ApiError, InputError, DecisionError, UnknownRuleset):
+        app.add_exception_handler(exc_class, _on_engine_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_middleware(InternalErrorMiddleware)
+
+
+class InternalErrorMiddleware:
+    """Answer an unexpected exception with a 500 ``internal`` error and an error id.
+
+    Starlette's own handler for ``Exception`` re-raises after answering, which makes the
+    server log the traceback a second time without the id; this one does not.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:
+                raise
+            response = JSON({"error": internal_error(exc)}, status_code=500)
+            await response(scope, receive, send)

@@ -1,0 +1,99 @@
+"""Response shapes, for the OpenAPI document at /docs.
+
+Handlers build plain dicts and send them as they are; these models only document them, so no
+decision pays for pydantic validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["invalid-input"])
+    message: str = Field(
+        examples=["input for ruleset 'invoice-approval' has 1 bad field(s): amount"]
+    )
+    details: list[Any] = Field(
+        default_factory=list,
+        examples=[[{"field": "amount", "message": "must be at least 0", "value": -5}]],
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API answers."""
+
+    error: ErrorBody
+
+
+class FiredRuleOut(BaseModel):
+    rule: str = Field(description="Rule id, or '<table id>#<row>' for a decision-table row.")
+    values: dict[str, Any] = Field(description="The input values its condition read.")
+
+
+class DecisionOut(BaseModel):
+    """A decision: outputs, the rules that fired in order, and the ruleset version."""
+
+    id: str
+    ruleset: str
+    version: str = Field(description="sha256 of the rule file the decision used.")
+    outputs: dict[str, Any]
+    fired: list[FiredRuleOut]
+    facts: list[str] = Field(description="Facts derived by the rules.")
+    duration_ms: float
+
+
+class BatchItemOut(BaseModel):
+    """One item's answer: either ``decision`` or ``error``."""
+
+    decision: DecisionOut | None = None
+    error: ErrorBody | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut] = Field(description="One result per item, in the items' order.")
+
+
+class RulesetSummary(BaseModel):
+    name: str
+    description: str
+    version: str
+    counts: dict[str, int] = Field(examples=[{"inputs": 5, "outputs": 4, "rules": 6, "tables": 1}])
+
+
+class RulesetList(BaseModel):
+    rulesets: list[RulesetSummary]
+
+
+class RulesetDetail(BaseModel, extra="allow"):
+    """A ruleset's schema, rules and tables, as the engine describes it."""
+
+    name: str
+    description: str
+    version: str
+    input: dict[str, Any]
+    output: dict[str, Any]
+    rules: list[Any]
+    tables: list[Any]
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Ready(BaseModel):
+    status: str = Field(examples=["ready"])
+    rulesets: int = Field(description="Number of rulesets served.")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown ruleset or route."},
+    413: {"model": ErrorResponse, "description": "Body or batch over the configured limit."},
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid input (every bad field named) or a decision that failed.",
+    },
+    500: {"model": ErrorResponse, "description": "Internal error, with an error id."},
+}

@@ -1,0 +1,76 @@
+"""Ruleset routes (what is served) and the health probes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from service.api.deps import get_registry
+from service.api.errors import error_response
+from service.api.models import ERRORS, Health, Ready, RulesetDetail, RulesetList
+from service.api.responses import JSON
+from service.engine import Registry, Ruleset
+
+router = APIRouter(tags=["rulesets"])
+probes = APIRouter(tags=["health"])
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+def summary(ruleset: Ruleset) -> dict[str, Any]:
+    """Give a ruleset's name, description, version and how many inputs, outputs, rules it has."""
+    described = ruleset.describe()
+    counts = {key: len(described.get(part) or ()) for key, part in _COUNTED}
+    return {
+        "name": ruleset.name,
+        "description": ruleset.description,
+        "version": ruleset.version,
+        "counts": counts,
+    }
+
+
+_COUNTED = (("inputs", "input"), ("outputs", "output"), ("rules", "rules"), ("tables", "tables"))
+
+
+@router.get("/v1/rulesets", summary="List the served rulesets", response_model=RulesetList)
+async def list_rulesets(registry: RegistryDep) -> JSON:
+    """Give every served ruleset, sorted by name."""
+    served = sorted(registry, key=lambda r: r.name)
+    return JSON({"rulesets": [summary(r) for r in served]})
+
+
+@router.get(
+    "/v1/rulesets/{name}",
+    summary="Describe one ruleset",
+    response_model=RulesetDetail,
+    responses={404: ERRORS[404]},
+)
+async def get_ruleset(name: str, registry: RegistryDep) -> JSON:
+    """Give the ruleset's input and output schema, rules and tables."""
+    return JSON(registry.get(name).describe())
+
+
+@probes.get("/healthz", summary="The process is alive", response_model=Health)
+async def healthz() -> JSON:
+    return JSON({"status": "ok"})
+
+
+@probes.get(
+    "/readyz",
+    summary="Rulesets are loaded",
+    response_model=Ready,
+    responses={503: {"model": ERRORS[404]["model"], "description": "No ruleset is loaded."}},
+)
+async def readyz(request: Request, registry: RegistryDep) -> JSON:
+    """Answer 200 once at least one ruleset is served; 503 with the load problems otherwise."""
+    count = len(registry.names())
+    if count == 0:
+        rules_dir = request.app.state.settings.rules_dir
+        problems = [str(p) for p in request.app.state.load_problems]
+        message = (
+            f"no ruleset is loaded from {rules_dir}; fix the problems listed "
+            "or point CASEWISE_RULES_DIR at a folder of rule files"
+        )
+        return error_response(503, "not-ready", message, problems)
+    return JSON({"status": "ready", "rulesets": count})

@@ -1,0 +1,257 @@
+"""The ``casewise`` command: serve the API, make one decision, check and test rule files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.engine import (
+    Decision,
+    DecisionError,
+    InputError,
+    Problem,
+    Registry,
+    RuleFileError,
+    Ruleset,
+    load_ruleset,
+)
+from service.graph.cli import neo4j_app
+from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="Casewise: routine decisions by rules, complex work as cases.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+rules_app = typer.Typer(help="Check and test rule files.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(neo4j_app, name="neo4j")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="Folder of rule files [default: CASEWISE_RULES_DIR or rules]."),
+]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(message, markup=False)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [default: CASEWISE_HOST or 127.0.0.1].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on [default: CASEWISE_PORT or 8000].")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes to serve with.")] = 1,
+    rules: RulesOption = None,
+) -> None:
+    """Serve the HTTP API (decisions, rulesets, health) with uvicorn."""
+    import uvicorn
+
+    settings = _settings(host=host, port=port, rules_dir=rules)
+    if not settings.rules_dir.is_dir():
+        _fail(f"rules folder {settings.rules_dir} does not exist; pass --rules DIR", 2)
+    # Each worker process builds its app from the environment, so hand the options on there.
+    os.environ[ENV_PREFIX + "RULES_DIR"] = str(settings.rules_dir)
+    os.environ[ENV_PREFIX + "HOST"] = settings.host
+    os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
+    uvicorn.run(
+        "service.api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def decide(
+    ruleset: Annotated[str, typer.Argument(help="Name of the ruleset (its file name).")],
+    input_file: Annotated[
+        str, typer.Option("--input", "-i", help="JSON file with the input object, or - for stdin.")
+    ],
+    rules: RulesOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print a readable explanation instead of JSON.")
+    ] = False,
+    today: Annotated[
+        str | None, typer.Option(help="Date `today` means, as YYYY-MM-DD [default: today].")
+    ] = None,
+) -> None:
+    """Make one decision and print it as JSON (or explained with --explain)."""
+    settings = _settings(rules_dir=rules)
+    data = _read_input(input_file)
+    day = _parse_day(today)
+    target = _load_one(settings, ruleset)
+    try:
+        decision = target.evaluate(data, today=day)
+    except InputError as exc:
+        lines = [f"invalid input for ruleset '{ruleset}':"]
+        lines += [f"  {d['field']}: {d['message']} (got {d.get('value')!r})" for d in exc.details]
+        _fail("\n".join(lines))
+    except DecisionError as exc:
+        _fail(f"decision failed ({exc.code}): {exc.message}")
+    if explain:
+        _explain(target, decision)
+    else:
+        typer.echo(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False, default=str))
+
+
+def _read_input(source: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read input {source}: {exc.strerror}", 2)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        _fail(f"input {source} is not valid JSON: {exc}", 2)
+    if not isinstance(data, dict):
+        _fail(f"input {source} must be a JSON object, not {type(data).__name__}", 2)
+    return data
+
+
+def _parse_day(value: str | None) -> datetime.date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--today must be a date as YYYY-MM-DD, not {value!r}", 2)
+
+
+def _load_one(settings: Settings, name: str) -> Ruleset:
+    path = settings.rules_dir / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(
+            p.name.removesuffix(".yaml")
+            for p in settings.rules_dir.glob("*.yaml")
+            if not p.name.endswith(".test.yaml")
+        )
+        hint = ", ".join(known) if known else "none"
+        _fail(f"no ruleset '{name}' in {settings.rules_dir} (no {path}); rulesets there: {hint}")
+    try:
+        return load_ruleset(path, max_firings=settings.max_firings)
+    except RuleFileError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from None
+
+
+def _explain(ruleset: Ruleset, decision: Decision) -> None:
+    out.print(f"[bold]Decision[/] {decision.id}")
+    out.print(f"Ruleset   {decision.ruleset}  version {decision.version}")
+    out.print(f"Took      {decision.duration_ms:.3f} ms")
+    outputs = Table("output", "value", box=None, title="Outputs", title_justify="left")
+    for name, value in decision.outputs.items():
+        outputs.add_row(name, _show(value))
+    out.print(outputs)
+    descriptions = _rule_descriptions(ruleset)
+    if decision.fired:
+        fired = Table("#", "rule", "read", box=None, title="Fired rules", title_justify="left")
+        for number, rule in enumerate(decision.fired, 1):
+            label = rule.rule
+            if descriptions.get(rule.rule):
+                label += f" — {descriptions[rule.rule]}"
+            read = ", ".join(f"{k} = {_show(v)}" for k, v in rule.values.items())
+            fired.add_row(str(number), label, read or "-")
+        out.print(fired)
+    else:
+        out.print("Fired rules: none")
+    out.print("Facts: " + (", ".join(decision.facts) if decision.facts else "none"))
+
+
+def _rule_descriptions(ruleset: Ruleset) -> dict[str, str]:
+    described = ruleset.describe()
+    found: dict[str, str] = {}
+    for rule in described.get("rules") or []:
+        if isinstance(rule, dict) and rule.get("id") and rule.get("description"):
+            found[str(rule["id"])] = str(rule["description"])
+    return found
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        out.print(str(problem), markup=False)
+
+
+@rules_app.command("check")
+def rules_check(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Rule file or folder [default: CASEWISE_RULES_DIR or rules]."),
+    ] = None,
+) -> None:
+    """Load rule files and print every problem as file:line:col: message (exit 1 if any)."""
+    settings = _settings()
+    target = path or settings.rules_dir
+    if not target.exists():
+        _fail(f"{target} does not exist; pass a rule file or a folder of rule files", 2)
+    names: list[str] = []
+    if target.is_dir():
+        registry = Registry(max_firings=settings.max_firings)
+        problems = registry.load_dir(target)
+        names = registry.names()
+    else:
+        try:
+            names = [load_ruleset(target, max_firings=settings.max_firings).name]
+            problems = []
+        except RuleFileError as exc:
+            problems = exc.problems
+    if problems:
+        _print_problems(problems)
+        files = len({p.path for p in problems})
+        _fail(f"{len(problems)} problem(s) in {files} file(s)")
+    if not names:
+        _fail(f"no rule files in {target}")
+    out.print(f"ok: {len(names)} ruleset(s) in {target}: {', '.join(sorted(names))}", markup=False)
+
+
+@rules_app.command("test")
+def rules_test(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Test file, rule file or folder [default: CASEWISE_RULES_DIR]."),
+    ] = None,
+) -> None:
+    """Run the example tests (*.test.yaml) beside the rule files; exit 1 if any fails."""
+    from service.engine.testing import run_suite
+
+    settings = _settings()
+    target = path or settings.rules_dir
+    if not target.exists():
+        _fail(f"{target} does not exist; pass a test file, rule file or folder", 2)
+    try:
+        result = run_suite(target)
+    except RuleFileError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    out.print(result.report(), markup=False)
+    if result.failed > 0 or getattr(result, "problems", None):
+        raise typer.Exit(1)

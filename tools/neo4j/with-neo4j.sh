@@ -1,0 +1,8 @@
+#!/bin/sh
+# Run CMD with NEO4J_URI set: starts the local Neo4j unless NEO4J_URI is already set, stops it
+# afterwards (also when CMD fails) and exits with CMD's exit code. See docs/neo4j.md.
+#   tools/neo4j/with-neo4j.sh [--port N] [--] CMD [ARG...]
+root=$(cd "$(dirname "$0")/../.." && pwd)
+python=${PYTHON:-$root/.venv/bin/python}
+[ -x "$python" ] || python=python3
+PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec "$python" -m service.graph.local run "$@"

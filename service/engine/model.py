@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import ir
-from .compile import FACTS_KEY, INPUT_KEY, TODAY_KEY, engine_value
+from .compile import FACTS_KEY, INPUT_KEY, TODAY_KEY
 from .errors import DecisionError, InputError
+from .fastcheck import InputChecker, engine_form
 from .reference import Env, evaluate
 from .runtime import Program
-from .schema import FieldSpec, check_input, to_json
+from .schema import FieldSpec, to_json
 from .tables import Table
 
 
@@ -107,19 +110,25 @@ class Ruleset:
     program: Program = field(repr=False)
     actions: dict[str, Action] = field(repr=False)
     atoms: list[ir.Node] = field(repr=False)
+    checker: InputChecker = field(init=False, repr=False)
+    engine_form: Callable[[dict[str, Any]], dict[str, Any]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.checker = InputChecker(self.inputs)
+        self.engine_form = engine_form(self.inputs)
 
     def evaluate(
         self, data: dict[str, Any], *, today: dt.date | None = None, decision_id: str | None = None
     ) -> Decision:
         """Decide for one input; raises InputError or DecisionError."""
         started = time.perf_counter()
-        values, errors = check_input(self.inputs, data)
+        values, errors = self.checker(data)
         if errors:
             raise InputError(self.name, errors)
         day = today or dt.date.today()
         fact: dict[str, Any] = {
             "$t": "in",
-            INPUT_KEY: engine_value(values),
+            INPUT_KEY: self.engine_form(values),
             TODAY_KEY: day.toordinal(),
             FACTS_KEY: {},
         }
@@ -131,7 +140,7 @@ class Ruleset:
         self.program.run(fact, run.fire)
         outputs, fired = run.finish()
         return Decision(
-            id=decision_id or uuid.uuid4().hex,
+            id=decision_id or new_id(),
             ruleset=self.name,
             version=self.version,
             outputs=outputs,
@@ -153,13 +162,35 @@ class Ruleset:
         }
 
 
+class _Ids:
+    """Unique decision ids without a system call each: a random per-process prefix and a
+    counter (the prefix is drawn again in a forked child)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = uuid.uuid4().hex[:20]
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):012x}"
+
+
+new_id = _Ids()
+
+
 def _read(values: dict[str, Any], dotted: str) -> Any:
     value: Any = values
     for part in dotted.split("."):
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             return None
         value = value.get(part)
-    return to_json(value)
+    return value if type(value) in _SCALARS else to_json(value)
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class _Run:

@@ -14,12 +14,12 @@ for tens of microseconds.
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import durable_rules_engine as dre
+import orjson
 
 _names = itertools.count()
 SESSION = "s"
@@ -30,7 +30,7 @@ class Program:
 
     def __init__(self, label: str, definition: dict[str, Any]) -> None:
         self.definition = definition
-        self._handle = dre.create_ruleset(f"{label}#{next(_names)}", json.dumps(definition))
+        self._handle = dre.create_ruleset(f"{label}#{next(_names)}", _dumps(definition))
         self._lock = threading.Lock()
 
     def run(self, fact: dict[str, Any], fire: Callable[[str], Iterable[str]]) -> None:
@@ -46,7 +46,7 @@ class Program:
         with self._lock:
             fact["sid"] = SESSION
             fact["id"] = "i"
-            text = json.dumps(fact)
+            text = _dumps(fact)
             failure: BaseException | None = None
             code, state = dre.assert_fact(handle, text)
             stored = code == 0  # 1: no condition looks at anything this fact has
@@ -63,7 +63,7 @@ class Program:
                                 facts = fact["f"]
                                 for name in derived:
                                     facts[name] = True
-                                text = json.dumps(fact)
+                                text = _dumps(fact)
                                 stored = dre.assert_fact(handle, text)[0] == 0
                         except BaseException as exc:  # noqa: BLE001 - re-raised below
                             failure = exc
@@ -85,3 +85,7 @@ class Program:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

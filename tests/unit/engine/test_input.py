@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import textwrap
+from typing import Any
 
-from service.engine import InputError
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.engine import InputError, load_ruleset
+from service.engine.schema import check_input
 
 from .conftest import TODAY, Make
 
@@ -95,3 +101,64 @@ def test_input_that_is_not_an_object(make: Make) -> None:
     with pytest.raises(InputError) as info:
         make(SCHEMA).evaluate([1, 2], today=TODAY)  # type: ignore[arg-type]
     assert info.value.details[0]["message"] == "input must be a JSON object"
+
+
+_any_value = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 2_000_000),
+    st.floats(-5, 5, allow_nan=False),
+    st.sampled_from(
+        ["a", "b", "c", "E1234", "X1", "2026-01-31", "31/01/2026", "2026-01-31T10:00:00Z", "noon"]
+    ),
+    st.lists(st.sampled_from(["a", 3]), max_size=2),
+    st.fixed_dictionaries(
+        {}, optional={"risk": st.sampled_from(["low", "mid", 5]), "other": st.just(1)}
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.dictionaries(
+        st.sampled_from(
+            ["amount", "days", "code", "kind", "urgent", "start", "at", "tags", "vendor", "amont"]
+        ),
+        _any_value,
+        max_size=6,
+    )
+)
+def test_fast_checker_agrees_with_the_full_check(tmp_path_factory: Any, data: dict) -> None:
+    path = tmp_path_factory.getbasetemp() / "inp.yaml"
+    if not path.exists():
+        path.write_text(textwrap.dedent(SCHEMA).lstrip())
+    rs = load_ruleset(path)
+    assert rs.checker(data) == check_input(rs.inputs, data)
+
+
+def test_engine_form_converts_dates_wherever_they_are(make: Make) -> None:
+    from service.engine.compile import engine_value
+    from service.engine.fastcheck import engine_form
+
+    rs = make("""
+        ruleset: dates
+        input:
+          a: {type: date}
+          o: {type: object, fields: {b: {type: datetime}, c: {type: string}}}
+          n: {type: number}
+        output: {x: {type: boolean}}
+        rules: [{id: r, when: "a > today", then: {set: {x: true}}}]
+        """)
+    values, _ = rs.checker(
+        {"a": "2026-01-02", "o": {"b": "2026-01-02T00:00:00Z", "c": "x"}, "n": 1}
+    )
+    assert engine_form(rs.inputs)(values) == engine_value(values)
+    assert values["a"].isoformat() == "2026-01-02"  # the checked input is left as it was
+    rs2 = make("""
+        ruleset: dates2
+        input: {l: {type: list, items: {type: date}}}
+        output: {x: {type: boolean}}
+        rules: [{id: r, when: "len(l) > 0", then: {set: {x: true}}}]
+        """)
+    values, _ = rs2.checker({"l": ["2026-01-02"]})
+    assert engine_form(rs2.inputs)(values) == {"l": [739618]}

@@ -8,13 +8,14 @@ from service.engine import Registry
 from service.settings import Settings
 
 
-def get_registry(request: Request) -> Registry:
+# async so that FastAPI calls them on the event loop, not through its thread pool
+async def get_registry(request: Request) -> Registry:
     """Give the registry the app loaded at start-up."""
     registry: Registry = request.app.state.registry
     return registry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Give the app's settings."""
     settings: Settings = request.app.state.settings
     return settings

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.responses import JSONResponse
 
 
@@ -24,10 +24,4 @@ class JSON(JSONResponse):
     """A JSON response that also writes dates, sets and paths."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            content,
-            ensure_ascii=False,
-            allow_nan=False,
-            separators=(",", ":"),
-            default=_jsonable,
-        ).encode("utf-8")
+        return orjson.dumps(content, default=_jsonable)

@@ -1,0 +1,204 @@
+"""HTTP measurements: a real `casewise serve --workers 2` and the bare app, loaded by wrk.
+
+Only 127.0.0.1 is ever a target; every measurement is bounded in time; servers are started
+in their own process group and stopped with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+WORKERS = 2
+
+
+class HttpBenchError(Exception):
+    """A server did not start, or answered errors under load."""
+
+
+def ensure_wrk(say: Callable[[str], None]) -> str:
+    """The path of wrk, installing Debian's package when it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    say("wrk is not installed; installing Debian's package (apt-get install -y wrk)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+        result = subprocess.run(install, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise HttpBenchError(f"could not install wrk: {result.stderr.strip()[-500:]}")
+    found = shutil.which("wrk")
+    if not found:
+        raise HttpBenchError("wrk is still not on PATH after installing it")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def url(self, path: str) -> str:
+        return f"http://{HOST}:{self.port}{path}"
+
+
+def casewise_command(port: int, rules: Path) -> list[str]:
+    """`casewise serve` as installed beside this Python."""
+    args = ["serve", "--host", HOST, "--port", str(port), "--workers", str(WORKERS)]
+    args += ["--rules", str(rules)]
+    script = Path(sys.executable).with_name("casewise")
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-c", "from service.cli import app; app()", *args]
+
+
+def bare_command(port: int, log_level: str) -> list[str]:
+    """The bare app under uvicorn with the settings `casewise serve` passes to uvicorn.run."""
+    return [
+        sys.executable, "-m", "uvicorn", "bench.bare_app:app",
+        "--host", HOST, "--port", str(port), "--workers", str(WORKERS),
+        "--log-level", log_level,
+    ]  # fmt: skip
+
+
+@contextmanager
+def serving(name: str, command: list[str], port: int, probe: str, body: bytes) -> Iterator[Server]:
+    """Run ``command`` until the block ends; ready once POST ``probe`` answers 200."""
+    log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )  # fmt: skip
+    server = Server(name, port, process, log)
+    try:
+        _wait_ready(server, probe, body)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _wait_ready(server: Server, probe: str, body: bytes, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            status, _ = post(server.url(probe), body)
+            if status == 200:
+                return
+            last = f"HTTP {status}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.3)
+    tail = server.log.read_text(errors="replace")[-2000:]
+    raise HttpBenchError(f"{server.name} did not become ready ({last}); its log ends:\n{tail}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, Any]:
+    """POST JSON; the status and the parsed answer."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def lua_script(bodies: list[bytes]) -> str:
+    """A wrk script that POSTs the bodies in turn."""
+    items = []
+    for body in bodies:
+        text = body.decode()
+        level = 1
+        while f"]{'=' * level}]" in text:
+            level += 1
+        items.append(f"[{'=' * level}[{text}]{'=' * level}]")
+    return (
+        "local bodies = {\n" + ",\n".join(items) + "\n}\n"
+        "local n = 0\n"
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "request = function()\n"
+        "  n = n % #bodies + 1\n"
+        "  return wrk.format(nil, nil, nil, bodies[n])\n"
+        "end\n"
+    )
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    requests: int
+    latency: str
+    errors: str | None
+
+
+def run_wrk(
+    wrk: str, url: str, script: Path, *, seconds: float, connections: int = 32, threads: int = 1
+) -> Load:
+    """One bounded wrk run against ``url`` (which must be on 127.0.0.1)."""
+    if not url.startswith(f"http://{HOST}:"):
+        raise HttpBenchError(f"refusing to load {url}: only {HOST} is a target")
+    command = [
+        wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+        "--timeout", "10s", "-s", str(script), url,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    out = result.stdout
+    if result.returncode != 0 or "Requests/sec" not in out:
+        raise HttpBenchError(f"wrk failed ({result.returncode}): {result.stderr or out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"Latency\s+(\S+)", out)
+    problems = []
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        problems.append(f"{non2xx.group(1)} non-2xx responses")
+    sockets = re.search(r"Socket errors: (.+)", out)
+    if sockets:
+        problems.append(f"socket errors: {sockets.group(1)}")
+    return Load(rps, total, latency.group(1) if latency else "?", "; ".join(problems) or None)

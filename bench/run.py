@@ -1,0 +1,361 @@
+"""`python -m bench.run` (`make bench`): Casewise against plain Python, zen-engine and CLIPS,
+over HTTP against a bare FastAPI app, and its memory over a million decisions.
+
+Every comparison implementation is first checked to give Casewise's outputs on every input
+the bench uses; the run stops with the differences if one does not. The table is printed
+and written to bench/results-latest.md.
+
+Options: --quick (short runs, a smoke check), --skip-http, --skip-memory, --skip-inprocess,
+--sample N, --dump DIR (write the generated rulesets, Python, JDM graphs and CLIPS rules
+there), --profile (print where Casewise's time goes on invoice-approval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import os
+import platform
+import pstats
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import http_load
+from .generate import write_ruleset
+from .inprocess import Rate, rss_growth, throughput
+from .report import Row, markdown, rate, text_table
+from .subjects import (
+    CLIPS,
+    PLAIN,
+    ZEN,
+    ZEN_DECISION,
+    Decide,
+    NotEquivalent,
+    Subject,
+    check_equivalent,
+    implementations,
+    prepare,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+INVOICE = RULES / "invoice-approval.yaml"
+RESULTS = ROOT / "bench" / "results-latest.md"
+TODAY = dt.date(2026, 3, 2)  # fixed, so that runs decide the same inputs the same way
+
+IN_PROCESS_TARGET = 3.0  # Casewise decisions/s over zen-engine's and over CLIPS'
+HTTP_TARGET = 0.60  # Casewise single decisions/s over bare requests/s
+RSS_TARGET = 5.0  # % growth over the memory run
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Plan:
+    decisions: int  # per implementation, per ruleset, per round
+    rounds: int
+    max_seconds: float  # per measurement
+    memory_calls: int
+    http_seconds: float  # per wrk measurement, after a warm-up run of http_warmup
+    http_warmup: float
+    http_rounds: int
+    sample: int
+
+
+FULL = Plan(100_000, 3, 60, 1_000_000, 10, 3, 2, 2000)
+QUICK = Plan(20_000, 1, 15, 100_000, 3, 1, 1, 1000)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    plan = QUICK if args.quick else FULL
+    if args.sample:
+        plan = Plan(**{**plan.__dict__, "sample": args.sample})
+    rows: list[Row] = []
+    notes = _environment(plan, args)
+    try:
+        with tempfile.TemporaryDirectory(prefix="casewise-bench-") as tmp:
+            generated = write_ruleset(Path(tmp))
+            subjects = [prepare(path, plan.sample, TODAY) for path in (INVOICE, generated)]
+            impls = {s.name: implementations(s) for s in subjects}
+            for s in subjects:
+                for name, decide in impls[s.name].items():
+                    check_equivalent(s, name, decide)
+                rejected = f" ({s.rejected} generated inputs refused)" if s.rejected else ""
+                say(
+                    f"{s.name}: {PLAIN}, {ZEN} and {CLIPS} give Casewise's outputs on all "
+                    f"{len(s.inputs)} inputs{rejected}"
+                )
+                notes.append(
+                    f"{s.name}: {len(s.model.rules)} rules, {len(s.model.tables)} table(s); "
+                    f"equivalence checked on all {len(s.inputs)} inputs used"
+                )
+            if args.dump:
+                _dump(Path(args.dump), subjects)
+            if args.profile:
+                _profile(subjects[0])
+            for s in subjects:
+                if not args.skip_inprocess:
+                    rows += _in_process(s, impls[s.name], plan)
+            if not args.skip_memory:
+                rows += _memory(subjects[0], plan)
+            if not args.skip_http:
+                rows += _http(subjects[0], plan)
+    except NotEquivalent as exc:
+        print(f"\nEQUIVALENCE CHECK FAILED — nothing was timed.\n{exc}", file=sys.stderr)
+        return 1
+    except http_load.HttpBenchError as exc:
+        print(f"\nHTTP BENCH FAILED\n{exc}", file=sys.stderr)
+        return 1
+    say("")
+    say(text_table(rows))
+    title = "Casewise benchmark" + (" (quick)" if args.quick else "")
+    out = Path(args.output)
+    out.write_text(markdown(title, notes, rows), encoding="utf-8")
+    say(f"\nwritten to {out}")
+    return 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="short runs (20k decisions, 3 s HTTP)")
+    p.add_argument("--skip-http", action="store_true", help="no HTTP measurements")
+    p.add_argument("--skip-memory", action="store_true", help="no memory measurement")
+    p.add_argument("--skip-inprocess", action="store_true", help="no in-process throughput")
+    p.add_argument("--sample", type=int, default=0, help="inputs per ruleset (default 2000)")
+    p.add_argument("--output", default=str(RESULTS), help=f"Markdown file [default: {RESULTS}]")
+    p.add_argument("--dump", metavar="DIR", help="write the generated translations to DIR")
+    p.add_argument("--profile", action="store_true", help="profile Casewise on invoice-approval")
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- in process
+
+
+def _in_process(subject: Subject, impls: dict[str, Decide], plan: Plan) -> list[Row]:
+    evaluate, today = subject.ruleset.evaluate, subject.today
+
+    def casewise(data: dict[str, Any]) -> Any:
+        return evaluate(data, today=today)
+
+    contenders: dict[str, Decide] = {"Casewise": casewise, **impls}
+    best: dict[str, Rate] = {}
+    for n in range(plan.rounds):
+        for name, decide in contenders.items():
+            # the slow zen API only gets a short run: it is shown for information
+            count = plan.decisions // 5 if name == ZEN_DECISION else plan.decisions
+            got = throughput(decide, subject.inputs, count, max_seconds=plan.max_seconds)
+            if name not in best or got.per_second > best[name].per_second:
+                best[name] = got
+            say(
+                f"  {subject.name} round {n + 1}/{plan.rounds}: {name:<30} "
+                f"{got.per_second:>12,.0f} decisions/s ({got.decisions:,} in {got.seconds:.1f} s)"
+            )
+    ours = best["Casewise"].per_second
+    rows = [Row(f"in-process {subject.name}: Casewise", rate(ours))]
+    targets = {ZEN: IN_PROCESS_TARGET, CLIPS: IN_PROCESS_TARGET}
+    for name in (ZEN, CLIPS, PLAIN, ZEN_DECISION):
+        theirs = best[name].per_second
+        ratio = ours / theirs
+        target = targets.get(name)
+        rows.append(
+            Row(
+                f"in-process {subject.name}: {name}",
+                rate(theirs),
+                f"Casewise / {name}",
+                f"{ratio:.2f}x",
+                f">= {target:g}x" if target else ("ceiling" if name == PLAIN else "info"),
+                (ratio >= target) if target else None,
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- memory
+
+
+def _memory(subject: Subject, plan: Plan) -> list[Row]:
+    evaluate, today = subject.ruleset.evaluate, subject.today
+    say(f"memory: {plan.memory_calls:,} evaluate calls on {subject.name} after 10,000 warm-up")
+    result = rss_growth(
+        lambda data: evaluate(data, today=today), subject.inputs, plan.memory_calls, progress=say
+    )
+    mib = 2**20
+    return [
+        Row(f"RSS before {plan.memory_calls:,} evaluate calls", f"{result.before / mib:.1f} MiB"),
+        Row(
+            f"RSS after {plan.memory_calls:,} evaluate calls ({result.seconds:.0f} s)",
+            f"{result.after / mib:.1f} MiB",
+            "growth",
+            f"{result.growth:+.2f}%",
+            f"< {RSS_TARGET:g}%",
+            result.growth < RSS_TARGET,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def _http(subject: Subject, plan: Plan) -> list[Row]:
+    wrk = http_load.ensure_wrk(say)
+    singles = [json.dumps(d).encode() for d in subject.inputs[:200]]
+    batches = [
+        json.dumps({"items": subject.inputs[i : i + BATCH]}).encode()
+        for i in range(0, min(len(subject.inputs), 10 * BATCH), BATCH)
+    ]
+    path = f"/v1/decisions/{subject.name}"
+    log_level = os.environ.get("CASEWISE_LOG_LEVEL", "info").lower()
+    with tempfile.TemporaryDirectory(prefix="casewise-wrk-") as tmp:
+        single_lua, batch_lua = Path(tmp, "single.lua"), Path(tmp, "batch.lua")
+        single_lua.write_text(http_load.lua_script(singles))
+        batch_lua.write_text(http_load.lua_script(batches))
+
+        def load(server: http_load.Server, route: str, script: Path, label: str) -> float:
+            url = server.url(route)
+            http_load.run_wrk(wrk, url, script, seconds=plan.http_warmup)
+            got = http_load.run_wrk(wrk, url, script, seconds=plan.http_seconds)
+            if got.errors:
+                raise http_load.HttpBenchError(f"{label}: {got.errors}")
+            say(
+                f"  {label:<28} {got.requests_per_second:>10,.0f} requests/s "
+                f"(latency avg {got.latency}, {got.requests:,} requests)"
+            )
+            return got.requests_per_second
+
+        bare_port, cw_port = http_load.free_port(), http_load.free_port()
+        bare_command = http_load.bare_command(bare_port, log_level)
+        cw_command = http_load.casewise_command(cw_port, RULES)
+        say(
+            f"HTTP: bare FastAPI app and casewise serve, each uvicorn --workers "
+            f"{http_load.WORKERS} (log level {log_level}); wrk -t1 -c32, measured in turn"
+        )
+        best: dict[str, float] = {}
+        with (
+            http_load.serving("bare", bare_command, bare_port, path, singles[0]) as bare,
+            http_load.serving("casewise", cw_command, cw_port, path, singles[0]) as cw,
+        ):
+            _check_answers(cw, path, singles[0], batches[0])
+            # Both servers idle while the other is loaded; taking the best of alternating
+            # rounds keeps a burst of other work on this machine from deciding the ratio.
+            for n in range(plan.http_rounds):
+                say(f" round {n + 1}/{plan.http_rounds}")
+                for label, server, route, script in (
+                    ("bare FastAPI", bare, path, single_lua),
+                    ("Casewise single", cw, path, single_lua),
+                    (f"Casewise batch of {BATCH}", cw, path + "/batch", batch_lua),
+                ):
+                    got = load(server, route, script, label)
+                    best[label] = max(best.get(label, 0.0), got)
+    bare_rps = best["bare FastAPI"]
+    single_rps = best["Casewise single"]
+    batch_rps = best[f"Casewise batch of {BATCH}"]
+    batch_dps = batch_rps * BATCH
+    return [
+        Row("HTTP bare FastAPI (constant JSON)", rate(bare_rps, "requests/s")),
+        Row(
+            "HTTP Casewise POST /v1/decisions/invoice-approval",
+            rate(single_rps),
+            "single / bare",
+            f"{single_rps / bare_rps:.0%}",
+            f">= {HTTP_TARGET:.0%}",
+            single_rps / bare_rps >= HTTP_TARGET,
+        ),
+        Row(
+            f"HTTP Casewise POST .../batch ({BATCH} items)",
+            rate(batch_dps),
+            "batch decisions/s / bare requests/s",
+            f"{batch_dps / bare_rps:.2f}x",
+        ),
+    ]
+
+
+def _check_answers(server: http_load.Server, path: str, single: bytes, batch: bytes) -> None:
+    status, answer = http_load.post(server.url(path), single)
+    if status != 200 or "outputs" not in answer:
+        raise http_load.HttpBenchError(f"single decision answered {status}: {answer}")
+    status, answer = http_load.post(server.url(path + "/batch"), batch)
+    failed = [r for r in (answer or {}).get("results", []) if "decision" not in r]
+    if status != 200 or failed or len(answer["results"]) != BATCH:
+        raise http_load.HttpBenchError(f"batch answered {status}; failed items: {failed[:3]}")
+
+
+# ---------------------------------------------------------------- extras
+
+
+def _dump(folder: Path, subjects: list[Subject]) -> None:
+    from .clips_rules import clips_constructs
+    from .plain import python_source
+    from .zen_graph import build_graph
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for s in subjects:
+        (folder / s.path.name).write_text(s.path.read_text())
+        (folder / f"{s.name}.py").write_text(python_source(s.model, s.today))
+        (folder / f"{s.name}.jdm.json").write_text(
+            json.dumps(build_graph(s.model, s.today), indent=2)
+        )
+        (folder / f"{s.name}.clp").write_text("\n\n".join(clips_constructs(s.model, s.today)))
+        (folder / f"{s.name}.inputs.json").write_text(json.dumps(s.inputs, indent=1))
+    say(f"wrote the generated rulesets, Python, JDM graphs, CLIPS rules and inputs to {folder}")
+
+
+def _profile(subject: Subject, calls: int = 20_000) -> None:
+    evaluate, today, inputs = subject.ruleset.evaluate, subject.today, subject.inputs
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(calls):
+        evaluate(inputs[i % len(inputs)], today=today)
+    profiler.disable()
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(20)
+    say(f"profile of {calls:,} Casewise decisions on {subject.name} (by own time):")
+    say(buffer.getvalue())
+
+
+def _environment(plan: Plan, args: argparse.Namespace) -> list[str]:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mode = "quick" if args.quick else "full"
+    return [
+        f"run: {dt.datetime.now().isoformat(timespec='seconds')}, {mode}; "
+        f"{os.cpu_count()} CPUs ({cpu}); Python {platform.python_version()}",
+        "packages: "
+        + ", ".join(
+            f"{p} {version(p)}"
+            for p in ("durable_rules", "zen-engine", "clipspy", "fastapi", "uvicorn", "psutil")
+        ),
+        f"in-process: best of {plan.rounds} round(s) of {plan.decisions:,} decisions per "
+        f"implementation (at most {plan.max_seconds:g} s each), inputs cycled; `today` = {TODAY}",
+        f"HTTP: wrk -t1 -c32, {plan.http_warmup:g} s warm-up then {plan.http_seconds:g} s per "
+        f"measurement, best of {plan.http_rounds} alternating round(s); 127.0.0.1, "
+        f"uvicorn --workers {http_load.WORKERS} for both servers",
+        f"zen-engine measured through ZenEngine.evaluate with a loader of pre-compiled "
+        f"ZenDecisionContent; '{ZEN_DECISION}' is create_decision(...).evaluate, for information",
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

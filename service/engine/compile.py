@@ -1,8 +1,11 @@
 """Compile checked conditions to durable_rules rule definitions.
 
-Each rule becomes one durable_rules rule over a single fact per decision: the input
-under ``d``, derived facts under ``f``. ``fact("x")`` is ``f.x == true``; asserting a
-derived fact replaces the decision's fact with one that has it (see ``runtime.py``).
+Each rule becomes one durable_rules rule over a single fact: rules and table rows that
+read no ``fact()`` match the input fact (``$t: in``, asserted once per decision); rules
+that read ``fact()`` match the *current* fact (``$t: cur``): the input again, with the
+derived facts under ``f``. ``fact("x")`` is ``f.x == true``; deriving a fact replaces the
+current fact with one that has it (see ``runtime.py``), so only rules on facts are
+matched again.
 Rules never join several facts: durable_rules 2.0.28 reads uninitialised memory when
 it removes join frames (valgrind shows it in ``deleteMessageFromFrame`` and
 ``deleteStateNode``), which crashed the process at random.
@@ -72,9 +75,33 @@ class Atoms:
 # ---------------------------------------------------------------- input conditions
 
 
+INPUT_FACT = "in"  # the input as asserted: matched by rules and rows that read no fact()
+CURRENT_FACT = "cur"  # the input with the facts derived so far: matched by rules on fact()
+
+
+def may_hold_without_facts(node: ir.Node) -> bool:
+    """Whether a condition on fact() could hold before any fact is derived.
+
+    Rules for which this is false can only match once a fact exists, so the current fact
+    need not be asserted until then.
+    """
+
+    def never(n: ir.Node) -> bool:  # certainly false while no fact exists
+        if isinstance(n, ir.Fact):
+            return True
+        if isinstance(n, ir.And):
+            return any(never(i) for i in n.items)
+        if isinstance(n, ir.Or):
+            return all(never(i) for i in n.items)
+        return False
+
+    return not never(node)
+
+
 def condition(node: ir.Node, atoms: Atoms) -> dict[str, Any]:
-    """The engine condition on the decision's one fact (input fields and derived facts)."""
-    return {"$and": [{"$t": "in"}, _native(node, atoms)]}
+    """The engine condition for a rule or row: on the input, or on the current facts."""
+    kind = CURRENT_FACT if ir.has_fact(node) else INPUT_FACT
+    return {"$and": [{"$t": kind}, _native(node, atoms)]}
 
 
 def _native(node: ir.Node, atoms: Atoms) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import expr, ir
-from .compile import Atoms, condition
+from .compile import Atoms, condition, may_hold_without_facts
 from .errors import RuleFileError
 from .model import Action, Rule, Ruleset
 from .runtime import Program
@@ -581,7 +581,8 @@ class _Loader:
             key = f"r{i}"
             definition[key] = {"all": [{"m": condition(rule.condition, atoms)}], "pri": rank[i]}
             actions[key] = Action("rule", i)
-        program = Program(f"{name}@{self.version[:12]}", definition)
+        eager = any(ir.has_fact(r.condition) and may_hold_without_facts(r.condition) for r in rules)
+        program = Program(f"{name}@{self.version[:12]}", definition, facts_from_start=eager)
         return program, actions, atoms.nodes
 
 

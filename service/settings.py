@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.engine import CasewiseError
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
         validate_default=True,
+        # Overrides and tests pass fields by name; the NEO4J_* variables are read by alias.
+        validate_by_name=True,
+        validate_by_alias=True,
     )
 
     rules_dir: Path = Field(Path("rules"), description="Folder of rule files to serve.")
@@ -47,6 +50,33 @@ class Settings(BaseSettings):
         1000, ge=1, description="Most rule firings in one decision (runaway-chain limit)."
     )
     log_level: LogLevel = Field("INFO", description="Logging level.")
+    # Neo4j's own variable names, as its tools and docs use them; CASEWISE_NEO4J_* work too.
+    neo4j_uri: str | None = Field(
+        default=None,
+        min_length=1,
+        validation_alias=AliasChoices("NEO4J_URI", "CASEWISE_NEO4J_URI"),
+        description="Bolt URI of the case graph; unset: no case graph (decisions only).",
+    )
+    neo4j_user: str = Field(
+        default="neo4j", validation_alias=AliasChoices("NEO4J_USER", "CASEWISE_NEO4J_USER")
+    )
+    neo4j_password: SecretStr = Field(
+        default=SecretStr("neo4j"),
+        validation_alias=AliasChoices("NEO4J_PASSWORD", "CASEWISE_NEO4J_PASSWORD"),
+    )
+    neo4j_database: str = Field(
+        default="neo4j",
+        min_length=1,
+        validation_alias=AliasChoices("NEO4J_DATABASE", "CASEWISE_NEO4J_DATABASE"),
+    )
+    link_depth: int = Field(
+        default=2, ge=1, le=4, description="Default and largest depth of GET /v1/cases/{id}/links."
+    )
+
+    @field_validator("neo4j_uri", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -64,6 +94,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ENV_PREFIX + ".".join(str(part) for part in err["loc"]).upper()
-            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            name = ".".join(str(part) for part in err["loc"]).upper()
+            if not name.startswith(("NEO4J_", ENV_PREFIX)):
+                name = ENV_PREFIX + name
+            value = "***" if "PASSWORD" in name else repr(err.get("input"))
+            lines.append(f"{name}: {err['msg']} (got {value})")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from exc

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
-from service.api import decisions, rulesets
+from service.api import cases, decisions, rulesets
 from service.api.body import BodyLimitMiddleware
 from service.api.errors import install_error_handlers
 from service.engine import Problem, Registry
+from service.graph.db import Graph, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.settings import Settings, load_settings
 
 log = logging.getLogger("casewise.api")
@@ -22,20 +27,65 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     problems: list[Problem] = []
     if registry is None:
         registry, problems = load_registry(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        handle = await run_in_threadpool(open_graph, settings)
+        app.state.graph = handle
+        try:
+            yield
+        finally:
+            await run_in_threadpool(handle.close)
+
     app = FastAPI(
         title="Casewise",
         summary="Routine decisions by rules, with the reason and the ruleset version.",
         version="0.1.0",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.load_problems = problems
+    # Until the lifespan opens the graph (and without NEO4J_URI) the case routes answer 503.
+    app.state.graph = GraphHandle(None, schema_path(settings))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(decisions.router)
     app.include_router(rulesets.router)
     app.include_router(rulesets.probes)
+    app.include_router(cases.router)
     return app
+
+
+def schema_path(settings: Settings) -> Path:
+    """Give the graph schema file: ``schema.cypher`` in the knowledge folder."""
+    return settings.knowledge_dir / "schema.cypher"
+
+
+def open_graph(settings: Settings) -> GraphHandle:
+    """Give the case graph of NEO4J_URI, checked and with the schema applied if it answers.
+
+    Neo4j being down does not stop the service: decisions do not need it, and the case routes
+    try again on each request. A server that is too old does stop it.
+    """
+    if not settings.neo4j_uri:
+        log.info("NEO4J_URI is not set: no case graph; the case routes answer 503")
+        return GraphHandle(None, schema_path(settings))
+    graph = Graph.open(
+        settings.neo4j_uri,
+        settings.neo4j_user,
+        settings.neo4j_password.get_secret_value(),
+        settings.neo4j_database,
+    )
+    handle = GraphHandle(graph, schema_path(settings))
+    try:
+        handle.prepare()
+    except UnsupportedServer:
+        handle.close()
+        raise
+    except GraphUnavailable as exc:
+        log.error("%s; decisions are served, the case routes retry on each request", exc)
+    return handle
 
 
 def load_registry(settings: Settings) -> tuple[Registry, list[Problem]]:

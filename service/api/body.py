@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,17 +73,24 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         raise _invalid_body("is empty; send a JSON object")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise _invalid_body("is not UTF-8 text; send a JSON object encoded as UTF-8") from None
-    except ValueError as exc:
-        raise _invalid_body(f"is not valid JSON: {exc}") from None
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = _slow_loads(raw)  # raises, naming the problem and where it is
     if not isinstance(data, dict):
         kind = _json_kind(data)
         raise _invalid_body(
             f"must be a JSON object, not {kind}", data if kind != "an array" else None
         )
     return data
+
+
+def _slow_loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise _invalid_body("is not UTF-8 text; send a JSON object encoded as UTF-8") from None
+    except ValueError as exc:
+        raise _invalid_body(f"is not valid JSON: {exc}") from None
 
 
 def _json_kind(value: Any) -> str:

@@ -1,7 +1,16 @@
-"""Decision routes: one input, or a batch of inputs, against a loaded ruleset."""
+"""Decision routes: one input, or a batch of inputs, against a loaded ruleset.
+
+A decision whose outputs say ``open_case: true`` opens a case in the graph (see
+``service.graph.escalation``) and its answer carries ``case_id``. Only those decisions touch
+Neo4j; every other decision is answered on the event loop without it. A client that sends the
+header ``Idempotency-Key: K`` gets decision id ``K`` (``K.<index>`` for batch item ``index``),
+so asking again finds the case opened the first time instead of opening a second one.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,12 +22,27 @@ from service.api.errors import ApiError, PayloadTooLarge, describe_error
 from service.api.models import ERRORS, BatchOut, DecisionOut
 from service.api.responses import JSON
 from service.engine import Registry, Ruleset
+from service.graph import escalation
+from service.graph.db import GraphHandle, GraphUnavailable
 from service.settings import Settings
+
+log = logging.getLogger("casewise.api")
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# Read from request.headers rather than as a FastAPI Header parameter: no per-request
+# parameter machinery on the decision path. Documented for /docs here.
+_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "The decision id to use (1..90 of A-Z a-z 0-9 . _ : -); asking again with "
+    "the same key opens no second case. Batch item i gets KEY.i.",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,90}$"},
+}
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,90}$")
 
 _INPUT_BODY = {
     "required": True,
@@ -57,15 +81,26 @@ _BATCH_BODY = {
     summary="Decide one input",
     response_model=DecisionOut,
     responses=ERRORS,
-    openapi_extra={"requestBody": _INPUT_BODY},
+    openapi_extra={"requestBody": _INPUT_BODY, "parameters": [_KEY_PARAMETER]},
 )
-async def decide(ruleset: str, request: Request, registry: RegistryDep) -> JSON:
-    """Evaluate the ruleset on the input; give outputs, fired rules, facts and version."""
+async def decide(ruleset: str, request: Request) -> JSON:
+    """Evaluate the ruleset on the input; give outputs, fired rules, facts and version.
+
+    When the outputs say ``open_case: true`` the answer also has ``case_id``: the case the
+    decision opened in the graph (null when no graph is configured).
+    """
+    # read straight from the app: a FastAPI dependency costs more than the lookup per request
+    registry: Registry = request.app.state.registry
     target = registry.get(ruleset)
+    decision_id = _decision_id(request)
     data = await read_json_object(request)
     # Evaluation takes well under a millisecond; a thread hop would cost more than it saves.
     # Throughput across cores comes from `casewise serve --workers`.
-    return JSON(target.evaluate(data).to_dict())
+    decision = target.evaluate(data, decision_id=decision_id).to_dict()
+    if escalation.wants_case(decision["outputs"]):
+        handle: GraphHandle = request.app.state.graph
+        decision["case_id"] = await run_in_threadpool(_open_case, handle, decision, data)
+    return JSON(decision)
 
 
 @router.post(
@@ -73,16 +108,55 @@ async def decide(ruleset: str, request: Request, registry: RegistryDep) -> JSON:
     summary="Decide many inputs",
     response_model=BatchOut,
     responses=ERRORS,
-    openapi_extra={"requestBody": _BATCH_BODY},
+    openapi_extra={"requestBody": _BATCH_BODY, "parameters": [_KEY_PARAMETER]},
 )
 async def decide_batch(
-    ruleset: str, request: Request, registry: RegistryDep, settings: SettingsDep
+    ruleset: str,
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
 ) -> JSON:
-    """Evaluate the ruleset on every item; each item gets a decision or an error, in order."""
+    """Evaluate the ruleset on every item; each item gets a decision or an error, in order.
+
+    An item whose decision opens a case gets ``case_id`` as a single decision does; when the
+    graph is down that item's answer is a ``graph-unavailable`` error and the others stand.
+    """
     target = registry.get(ruleset)
+    prefix = _decision_id(request)
     items = _batch_items(await read_json_object(request), settings.max_batch)
-    results = await run_in_threadpool(_decide_all, target, items)
+    handle: GraphHandle = request.app.state.graph
+    results = await run_in_threadpool(_decide_all, target, items, handle, prefix)
     return JSON({"results": results})
+
+
+def _decision_id(request: Request) -> str | None:
+    """Give the Idempotency-Key header, the decision id the client chose; None if it sent none."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not KEY_PATTERN.match(key):
+        detail = {
+            "field": "Idempotency-Key",
+            "message": "must be 1..90 characters of letters, digits and . _ : -",
+            "value": key[:200],
+        }
+        raise ApiError(422, "invalid-input", "invalid Idempotency-Key header", [detail])
+    return key
+
+
+def _open_case(handle: GraphHandle, decision: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """Open the decision's case; give its id, or None when no graph is configured.
+
+    GraphUnavailable (503) when a graph is configured but does not answer: the decision must
+    not be answered as if its case existed.
+    """
+    if not handle.configured:
+        log.warning(
+            "decision %s asks for a case but NEO4J_URI is not set; no case opened",
+            decision["id"],
+        )
+        return None
+    return escalation.open_case(handle.prepare(), decision, data)
 
 
 def _batch_items(body: dict[str, Any], max_batch: int) -> list[Any]:
@@ -108,16 +182,31 @@ def _batch_items(body: dict[str, Any], max_batch: int) -> list[Any]:
     return items
 
 
-def _decide_all(ruleset: Ruleset, items: list[Any]) -> list[dict[str, Any]]:
+def _decide_all(
+    ruleset: Ruleset, items: list[Any], handle: GraphHandle, prefix: str | None
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    for item in items:
+    # Once the graph failed, later items that need it fail at once instead of each waiting out
+    # the driver's connection timeout.
+    down: GraphUnavailable | None = None
+    for index, item in enumerate(items):
         if not isinstance(item, dict):
             detail = {"field": "(item)", "message": "must be a JSON object", "value": item}
             error = ApiError(422, "invalid-input", "batch item must be a JSON object", [detail])
             results.append({"error": describe_error(error)[1]})
             continue
         try:
-            results.append({"decision": ruleset.evaluate(item).to_dict()})
+            decision_id = None if prefix is None else f"{prefix}.{index}"
+            decision = ruleset.evaluate(item, decision_id=decision_id).to_dict()
+            if escalation.wants_case(decision["outputs"]):
+                if down is not None:
+                    raise down
+                try:
+                    decision["case_id"] = _open_case(handle, decision, item)
+                except GraphUnavailable as exc:
+                    down = exc
+                    raise
+            results.append({"decision": decision})
         except Exception as exc:  # one item's failure must not lose the others' answers
             results.append({"error": describe_error(exc)[1]})
     return results

@@ -1,13 +1,15 @@
 """Every API error, rendered in one shape: ``{"error": {"code", "message", "details"}}``.
 
 =====  ==================  ==========================================================
- 404   not-found           unknown ruleset, unknown route
+ 404   not-found           unknown ruleset, unknown route, unknown case
  405   method-not-allowed  a route called with the wrong method
  413   payload-too-large   a body over CASEWISE_MAX_BODY_BYTES, a batch over CASEWISE_MAX_BATCH
- 422   invalid-input       input that does not fit the ruleset's schema, a body that is not a
-                           JSON object; ``details`` names every bad field
+ 422   invalid-input       input that does not fit the ruleset's schema, a case payload that
+                           does not fit its model or refers to an unknown party, a body that
+                           is not a JSON object; ``details`` names every bad field
  422   decision-failed     the rules could not reach a decision; ``details`` starts with its code
  500   internal            a bug; the body carries an error id that is logged with the traceback
+ 503   graph-unavailable   the case graph is not configured (NEO4J_URI unset) or not reachable
 =====  ==================  ==========================================================
 """
 
@@ -26,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.responses import JSON
 from service.engine import DecisionError, InputError, UnknownRuleset
+from service.graph.db import GraphError
+from service.graph.models import error_path
 
 log = logging.getLogger("casewise.api")
 
@@ -82,6 +86,8 @@ def describe_error(exc: Exception) -> tuple[int, dict[str, Any]]:
         return 404, error_object("not-found", str(exc))
     if isinstance(exc, ApiError):
         return exc.status, error_object(exc.code, exc.message, exc.details)
+    if isinstance(exc, GraphError) and exc.status != 500:  # a GraphError 500 is a bug
+        return exc.status, error_object(exc.code, exc.message, exc.details)
     return 500, internal_error(exc)
 
 
@@ -96,10 +102,12 @@ def internal_error(exc: BaseException) -> dict[str, Any]:
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "path", "query")]
-        details.append(
-            {"field": ".".join(loc) or "(body)", "message": err.get("msg", ""), "value": None}
-        )
+        # The location as a path, e.g. ``cases[0].parties[1].identifiers[0].kind``.
+        loc = tuple(part for part in err.get("loc", ()) if part not in ("body", "path", "query"))
+        value = err.get("input") if err.get("type") != "missing" else None
+        if isinstance(value, dict | list):
+            value = None  # a whole sub-object would drown the message
+        details.append({"field": error_path(loc), "message": err.get("msg", ""), "value": value})
     return details
 
 
@@ -132,7 +140,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the app can raise in the one shape."""
-    for exc_class in (ApiError, InputError, DecisionError, UnknownRuleset):
+    for exc_class in (ApiError, InputError, DecisionError, UnknownRuleset, GraphError):
         app.add_exception_handler(exc_class, _on_engine_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.deps import get_registry
 from service.engine import Registry
 from service.settings import Settings
 from tests.fixtures import BROKEN, RULES
@@ -316,7 +315,7 @@ class _ExplodingRegistry:
 def test_internal_error_hides_the_traceback_and_logs_an_id(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client.app.dependency_overrides[get_registry] = _ExplodingRegistry  # type: ignore[attr-defined]
+    client.app.state.registry = _ExplodingRegistry()  # type: ignore[attr-defined]
     with caplog.at_level(logging.ERROR, logger="casewise"):
         response = client.post("/v1/decisions/boom", json={})
     error = assert_error(response, 500, "internal")

@@ -1,0 +1,23 @@
+// Casewise case graph: constraints and indexes. Applied at start-up and by `casewise graph init`;
+// every statement is IF NOT EXISTS, so applying it again changes nothing. Statements end with ';'.
+// The model is described in knowledge/README.md.
+
+// Every node kind is merged on its id (or, for identifiers, its normalised value).
+CREATE CONSTRAINT case_id IF NOT EXISTS FOR (n:Case) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT party_id IF NOT EXISTS FOR (n:Party) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT person_id IF NOT EXISTS FOR (n:Person) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT organisation_id IF NOT EXISTS FOR (n:Organisation) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT evidence_id IF NOT EXISTS FOR (n:Evidence) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT event_id IF NOT EXISTS FOR (n:Event) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT routing_decision_id IF NOT EXISTS FOR (n:RoutingDecision) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT address_value IF NOT EXISTS FOR (n:Address) REQUIRE n.value IS UNIQUE;
+CREATE CONSTRAINT phone_value IF NOT EXISTS FOR (n:Phone) REQUIRE n.value IS UNIQUE;
+CREATE CONSTRAINT email_value IF NOT EXISTS FOR (n:Email) REQUIRE n.value IS UNIQUE;
+CREATE CONSTRAINT bank_account_value IF NOT EXISTS FOR (n:BankAccount) REQUIRE n.value IS UNIQUE;
+
+// GET /v1/cases filters on type, status and due date and orders by due date, then priority.
+CREATE INDEX case_type IF NOT EXISTS FOR (n:Case) ON (n.type);
+CREATE INDEX case_status IF NOT EXISTS FOR (n:Case) ON (n.status);
+CREATE INDEX case_due_at IF NOT EXISTS FOR (n:Case) ON (n.due_at);
+// The timeline orders a case's events by time.
+CREATE INDEX event_at IF NOT EXISTS FOR (n:Event) ON (n.at);

@@ -1,0 +1,83 @@
+"""Escalation: a routing decision whose outputs say ``open_case: true`` opens a case.
+
+The case id is ``case-<decision id>`` and both the case and the ``RoutingDecision`` node are
+merged on their ids, so asking again with the same decision id (``Idempotency-Key``) finds the
+case opened the first time and writes nothing. The case's type is the output ``case_type``, or
+the ruleset's name when the rules set none; its priority is the output ``case_priority`` (1..5)
+or 3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from service.graph import queries as q
+from service.graph.db import Graph
+from service.graph.models import CASE_TYPE_PATTERN
+
+DEFAULT_PRIORITY = 3
+CASE_ID_PREFIX = "case-"
+
+
+def wants_case(outputs: Mapping[str, Any]) -> bool:
+    """Tell whether a decision's outputs ask for a case (``open_case`` is exactly true)."""
+    return outputs.get("open_case") is True
+
+
+def case_id_for(decision_id: str) -> str:
+    """Give the id of the case a decision opens."""
+    return CASE_ID_PREFIX + decision_id
+
+
+def _case_type(outputs: Mapping[str, Any], ruleset: str) -> str:
+    value = outputs.get("case_type")
+    if isinstance(value, str) and re.match(CASE_TYPE_PATTERN, value):
+        return value
+    return ruleset
+
+
+def _priority(outputs: Mapping[str, Any]) -> int:
+    value = outputs.get("case_priority")
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+        return value
+    return DEFAULT_PRIORITY
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def open_case(graph: Graph, decision: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    """Create (or find) the case ``decision`` opens, linked to it; give the case id.
+
+    ``decision`` is the decision as the API answers it (``Decision.to_dict()``), ``data`` the
+    input it was made on.
+    """
+    outputs: Mapping[str, Any] = decision["outputs"]
+    now = dt.datetime.now(dt.UTC)
+    case_id = case_id_for(decision["id"])
+    rows = graph.write(
+        q.OPEN_CASE_FROM_DECISION,
+        decision={
+            "id": decision["id"],
+            "ruleset": decision["ruleset"],
+            "version": decision["version"],
+            "input": _json(data),
+            "outputs": _json(outputs),
+            "fired": _json(decision["fired"]),
+            "at": now,
+        },
+        case={
+            "id": case_id,
+            "type": _case_type(outputs, decision["ruleset"]),
+            "opened_at": now,
+            "priority": _priority(outputs),
+            "attributes": _json({"ruleset": decision["ruleset"], "decision_id": decision["id"]}),
+        },
+    )
+    found: str = rows[0]["case_id"]
+    return found

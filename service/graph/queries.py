@@ -1,0 +1,313 @@
+"""Every Cypher statement Casewise runs against the case graph, as named constants.
+
+Writes take ``$rows`` (one map per element) and ``UNWIND`` them, so a batch is one statement per
+kind of element; every node is ``MERGE``d on its client id (or its normalised value for an
+identifier), so sending the same rows twice changes nothing. Labels and relationship types are
+fixed in the text, never taken from input: where they depend on the data there is one statement
+per label (``MERGE_IDENTIFIERS``).
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+# --- checks run inside the writing transaction, before the writes ------------------------
+
+CASES_FOUND: LiteralString = """
+UNWIND $ids AS id
+MATCH (c:Case {id: id})
+RETURN c.id AS id
+"""
+
+PARTIES_FOUND: LiteralString = """
+UNWIND $ids AS id
+MATCH (p:Party {id: id})
+RETURN p.id AS id, p.kind AS kind
+"""
+
+# An event or evidence id belongs to one case: a client reusing it for another case is a mistake.
+EVENTS_IN_OTHER_CASES: LiteralString = """
+UNWIND $rows AS row
+MATCH (e:Event {id: row.id})-[:IN_CASE]->(c:Case)
+WHERE c.id <> row.case
+RETURN e.id AS id, c.id AS case
+"""
+
+EVIDENCE_IN_OTHER_CASES: LiteralString = """
+UNWIND $rows AS row
+MATCH (e:Evidence {id: row.id})-[:SUPPORTS|CONTRADICTS]->(c:Case)
+WHERE c.id <> row.case
+RETURN e.id AS id, c.id AS case
+"""
+
+# --- writes -------------------------------------------------------------------------------
+
+# A case that is not closed has no outcome: an upsert that reopens a case clears them.
+UPSERT_CASES: LiteralString = """
+UNWIND $rows AS row
+MERGE (c:Case {id: row.id})
+SET c.type = row.type,
+    c.status = row.status,
+    c.opened_at = row.opened_at,
+    c.due_at = row.due_at,
+    c.priority = row.priority,
+    c.attributes = row.attributes,
+    c.outcome = CASE WHEN row.status = 'closed' THEN c.outcome END,
+    c.closed_at = CASE WHEN row.status = 'closed' THEN c.closed_at END,
+    c.close_reason = CASE WHEN row.status = 'closed' THEN c.close_reason END
+"""
+
+# ``flagged`` only ever goes from false to true: a later payload that does not know about the
+# flag (and so sends the default, false) must not clear what another source found.
+_MERGE_PARTY_HEAD: LiteralString = """
+UNWIND $rows AS row
+MATCH (c:Case {id: row.case})
+MERGE (p:Party {id: row.id})
+"""
+_MERGE_PARTY_TAIL: LiteralString = """
+    p.kind = row.kind,
+    p.name = row.name,
+    p.flagged = coalesce(p.flagged, false) OR row.flagged,
+    p.attributes = row.attributes
+MERGE (p)-[:PARTY_TO {role: row.role}]->(c)
+"""
+MERGE_PERSONS: LiteralString = _MERGE_PARTY_HEAD + "SET p:Person," + _MERGE_PARTY_TAIL
+MERGE_ORGANISATIONS: LiteralString = _MERGE_PARTY_HEAD + "SET p:Organisation," + _MERGE_PARTY_TAIL
+
+MERGE_IDENTIFIERS: dict[str, LiteralString] = {
+    "address": """
+UNWIND $rows AS row
+MATCH (p:Party {id: row.party})
+MERGE (i:Address {value: row.value})
+MERGE (p)-[:HAS_ADDRESS]->(i)
+""",
+    "phone": """
+UNWIND $rows AS row
+MATCH (p:Party {id: row.party})
+MERGE (i:Phone {value: row.value})
+MERGE (p)-[:HAS_PHONE]->(i)
+""",
+    "email": """
+UNWIND $rows AS row
+MATCH (p:Party {id: row.party})
+MERGE (i:Email {value: row.value})
+MERGE (p)-[:HAS_EMAIL]->(i)
+""",
+    "bank_account": """
+UNWIND $rows AS row
+MATCH (p:Party {id: row.party})
+MERGE (i:BankAccount {value: row.value})
+MERGE (p)-[:HAS_ACCOUNT]->(i)
+""",
+}
+
+# The relationship to the case is SUPPORTS or CONTRADICTS by ``row.effect``; a changed effect
+# replaces the old relationship, an unchanged one is left as it is.
+MERGE_EVIDENCE: LiteralString = """
+UNWIND $rows AS row
+MATCH (c:Case {id: row.case})
+MERGE (e:Evidence {id: row.id})
+SET e.kind = row.kind,
+    e.received_at = row.received_at,
+    e.verified = row.verified,
+    e.source = row.source,
+    e.effect = row.effect,
+    e.description = row.description
+WITH c, e, row
+OPTIONAL MATCH (e)-[old:SUPPORTS|CONTRADICTS]->(c)
+WHERE type(old) <> CASE row.effect WHEN 'supports' THEN 'SUPPORTS' ELSE 'CONTRADICTS' END
+DELETE old
+FOREACH (_ IN CASE WHEN row.effect = 'supports' THEN [1] ELSE [] END |
+    MERGE (e)-[:SUPPORTS]->(c))
+FOREACH (_ IN CASE WHEN row.effect = 'contradicts' THEN [1] ELSE [] END |
+    MERGE (e)-[:CONTRADICTS]->(c))
+"""
+
+MERGE_CONCERNS: LiteralString = """
+UNWIND $rows AS row
+MATCH (e:Evidence {id: row.evidence})
+MATCH (p:Party {id: row.party})
+MERGE (e)-[:CONCERNS]->(p)
+"""
+
+MERGE_EVENTS: LiteralString = """
+UNWIND $rows AS row
+MATCH (c:Case {id: row.case})
+MERGE (e:Event {id: row.id})
+SET e.kind = row.kind,
+    e.at = row.at,
+    e.actor = row.actor,
+    e.attributes = row.attributes
+MERGE (e)-[:IN_CASE]->(c)
+"""
+
+# Closing again without a closed_at keeps the first closing time, so a retry changes nothing.
+CLOSE_CASE: LiteralString = """
+MATCH (c:Case {id: $id})
+WITH c, coalesce($closed_at, CASE WHEN c.status = 'closed' THEN c.closed_at END, $now) AS closed_at
+SET c.closed_at = closed_at,
+    c.status = 'closed',
+    c.outcome = $outcome,
+    c.close_reason = $reason
+MERGE (e:Event {id: $event_id})
+SET e.kind = 'closed',
+    e.at = closed_at,
+    e.actor = null,
+    e.attributes = $attributes
+MERGE (e)-[:IN_CASE]->(c)
+RETURN c.id AS id, c.status AS status, c.outcome AS outcome, c.closed_at AS closed_at,
+       c.close_reason AS reason
+"""
+
+# --- escalation ---------------------------------------------------------------------------
+
+# ON CREATE only: asking again with the same decision id finds the case and changes nothing.
+OPEN_CASE_FROM_DECISION: LiteralString = """
+MERGE (d:RoutingDecision {id: $decision.id})
+ON CREATE SET d.ruleset = $decision.ruleset,
+              d.version = $decision.version,
+              d.input = $decision.input,
+              d.outputs = $decision.outputs,
+              d.fired = $decision.fired,
+              d.at = $decision.at
+MERGE (c:Case {id: $case.id})
+ON CREATE SET c.type = $case.type,
+              c.status = 'open',
+              c.opened_at = $case.opened_at,
+              c.priority = $case.priority,
+              c.attributes = $case.attributes
+MERGE (d)-[:OPENED]->(c)
+RETURN c.id AS case_id
+"""
+
+# --- reads --------------------------------------------------------------------------------
+
+# Explicit projections, so that a property never set (due_at, outcome) comes back as null.
+_CASE: LiteralString = """c {.id, .type, .status, .priority, .opened_at, .due_at, .attributes,
+    .outcome, .closed_at, .close_reason}"""
+_EVENT: LiteralString = "e {.id, .kind, .at, .actor, .attributes}"
+_EVIDENCE: LiteralString = """e {.id, .kind, .received_at, .verified, .source, .effect,
+    .description"""
+
+CASE_EXISTS: LiteralString = """
+MATCH (c:Case {id: $id})
+RETURN c.id AS id
+"""
+
+_CASE_FILTER: LiteralString = """
+MATCH (c:Case)
+WHERE ($type IS NULL OR c.type = $type)
+  AND ($status IS NULL OR c.status = $status)
+  AND ($due_before IS NULL OR c.due_at < $due_before)
+"""
+
+COUNT_CASES: LiteralString = _CASE_FILTER + "RETURN count(c) AS total\n"
+
+# Most pressing first: the earliest due date (cases without one last), then priority.
+LIST_CASES: LiteralString = (
+    _CASE_FILTER
+    + """
+RETURN """
+    + _CASE
+    + """ AS case
+ORDER BY c.due_at IS NULL, c.due_at, c.priority, c.opened_at, c.id
+SKIP $offset
+LIMIT $limit
+"""
+)
+
+IDENTIFIER_KIND: LiteralString = """
+CASE WHEN i:Address THEN 'address' WHEN i:Phone THEN 'phone'
+     WHEN i:Email THEN 'email' ELSE 'bank_account' END
+"""
+
+GET_CASE: LiteralString = (
+    """
+MATCH (c:Case {id: $id})
+RETURN """
+    + _CASE
+    + """ AS case,
+  COLLECT {
+    MATCH (p:Party)-[r:PARTY_TO]->(c)
+    WITH p, collect(r.role) AS roles
+    RETURN p {.id, .kind, .name, .flagged, .attributes, roles: roles,
+      identifiers: COLLECT {
+        MATCH (p)-[:HAS_ADDRESS|HAS_PHONE|HAS_EMAIL|HAS_ACCOUNT]->(i)
+        RETURN {kind: """
+    + IDENTIFIER_KIND
+    + """, value: i.value} AS identifier
+        ORDER BY identifier.kind, identifier.value
+      }}
+    ORDER BY p.id
+  } AS parties,
+  COLLECT {
+    MATCH (e:Evidence)-[:SUPPORTS|CONTRADICTS]->(c)
+    RETURN """
+    + _EVIDENCE
+    + """, concerns: COLLECT {
+      MATCH (e)-[:CONCERNS]->(p:Party) RETURN p.id ORDER BY p.id
+    }}
+    ORDER BY e.received_at, e.id
+  } AS evidence,
+  COLLECT {
+    MATCH (e:Event)-[:IN_CASE]->(c)
+    RETURN """
+    + _EVENT
+    + """
+    ORDER BY e.at, e.id
+  } AS events,
+  COLLECT {
+    MATCH (d:RoutingDecision)-[:OPENED]->(c)
+    RETURN d {.id, .ruleset, .version, .at}
+    ORDER BY d.at, d.id
+  } AS decisions
+"""
+)
+
+# The timeline's three kinds of entry, merged and ordered by time in Python.
+TIMELINE: LiteralString = (
+    """
+MATCH (c:Case {id: $id})
+RETURN
+  COLLECT { MATCH (e:Event)-[:IN_CASE]->(c) RETURN """
+    + _EVENT
+    + """ } AS events,
+  COLLECT {
+    MATCH (e:Evidence)-[r:SUPPORTS|CONTRADICTS]->(c)
+    RETURN """
+    + _EVIDENCE
+    + """, concerns: COLLECT { MATCH (e)-[:CONCERNS]->(p:Party) RETURN p.id ORDER BY p.id }}
+  } AS evidence,
+  COLLECT { MATCH (d:RoutingDecision)-[:OPENED]->(c) RETURN d {.*} } AS decisions
+"""
+)
+
+# One step of the link search: the cases linked directly to any case in $frontier, by a shared
+# party or by two parties sharing an identifier, leaving out the cases already reached.
+LINKED_CASES: LiteralString = (
+    """
+UNWIND $frontier AS source
+MATCH (s:Case {id: source})<-[:PARTY_TO]-(p:Party)-[:PARTY_TO]->(c:Case)
+WHERE NOT c.id IN $reached
+RETURN DISTINCT source, """
+    + _CASE
+    + """ AS case,
+  [{kind: CASE WHEN p:Person THEN 'Person' ELSE 'Organisation' END,
+    id: p.id, name: p.name, flagged: p.flagged}] AS via
+UNION
+UNWIND $frontier AS source
+MATCH (s:Case {id: source})<-[:PARTY_TO]-(p:Party)
+      -[:HAS_ADDRESS|HAS_PHONE|HAS_EMAIL|HAS_ACCOUNT]->(i)
+      <-[:HAS_ADDRESS|HAS_PHONE|HAS_EMAIL|HAS_ACCOUNT]-(q:Party)-[:PARTY_TO]->(c:Case)
+WHERE q <> p AND NOT c.id IN $reached
+RETURN DISTINCT source, """
+    + _CASE
+    + """ AS case,
+  [{kind: CASE WHEN p:Person THEN 'Person' ELSE 'Organisation' END,
+    id: p.id, name: p.name, flagged: p.flagged},
+   {kind: head([l IN labels(i) WHERE l IN ['Address', 'Phone', 'Email', 'BankAccount']]),
+    value: i.value},
+   {kind: CASE WHEN q:Person THEN 'Person' ELSE 'Organisation' END,
+    id: q.id, name: q.name, flagged: q.flagged}] AS via
+"""
+)

@@ -24,12 +24,18 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev,bench]'
 	touch $@ $(VENV)/.installed
 
+# Starts the local Neo4j unless NEO4J_URI is set, loads the demo cases into an empty graph,
+# then serves the example rules (Ctrl-C stops both).
 run: install
-	$(BIN)/casewise serve --host $(HOST) --port $(PORT) --rules rules
+	tools/neo4j/with-neo4j.sh sh -c '$(BIN)/casewise demo load --if-empty && \
+	  exec $(BIN)/casewise serve --host $(HOST) --port $(PORT) --rules rules'
 
+# Neo4j: tools/neo4j/with-neo4j.sh starts the local one unless NEO4J_URI is set, and stops it
+# afterwards; tests get a server and data folder of their own, apart from `make run`'s.
 # pytest exits 5 when it collected no tests; that is not a failure here.
+TEST_NEO4J := CASEWISE_NEO4J_DATA_DIR=var/neo4j-test CASEWISE_NEO4J_PORT=7688
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	$(TEST_NEO4J) tools/neo4j/with-neo4j.sh $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 lint: install

@@ -24,6 +24,7 @@ from service.engine import (
     load_ruleset,
 )
 from service.graph.cli import neo4j_app
+from service.graph.commands import demo_app, graph_app
 from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Check and test rule files.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(graph_app, name="graph")
+app.add_typer(demo_app, name="demo")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

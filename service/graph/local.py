@@ -35,11 +35,13 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from service.engine.errors import CasewiseError
 
-DEFAULT_PORT = 7687
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / "tools" / "neo4j"
-DEFAULT_DATA_DIR = REPO_ROOT / "var" / "neo4j"
+# `make test` points these at a server of its own (var/neo4j-test on 7688), so tests never
+# write into the graph `make run` serves.
+DEFAULT_PORT = int(os.environ.get("CASEWISE_NEO4J_PORT") or 7687)
+DEFAULT_DATA_DIR = REPO_ROOT / (os.environ.get("CASEWISE_NEO4J_DATA_DIR") or "var/neo4j")
 MAIN_CLASS = "casewise.neo4j.LocalNeo4j"
 JAVA_OPTS_ENV = "CASEWISE_NEO4J_JAVA_OPTS"
 # Auth is off in the launcher, so these are placeholders the driver sends and the server ignores.

@@ -1,0 +1,233 @@
+"""``casewise graph init|import|import-log`` and ``casewise demo load``: set up the graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from service.engine import CasewiseError
+from service.graph import demo, importer
+from service.graph.db import Graph, GraphError, apply_schema
+from service.settings import SettingsError, load_settings
+
+graph_app = typer.Typer(
+    help="Import cases (JSON Lines) and process event logs (CSV) into the case graph.",
+    no_args_is_help=True,
+)
+demo_app = typer.Typer(help="Synthetic demo data for the case graph.", no_args_is_help=True)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# Skipped rows printed one by one; the rest are counted.
+SHOW_SKIPPED = 100
+
+BatchOption = Annotated[
+    int, typer.Option("--batch-size", min=1, help="Cases written per transaction.")
+]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(message, markup=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _graph() -> Iterator[Graph]:
+    """Give a Graph from NEO4J_* settings, with the schema applied; close it afterwards."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    if not settings.neo4j_uri:
+        _fail(
+            "NEO4J_URI is not set, so there is no graph to write to. Start the local Neo4j with "
+            "`casewise neo4j start` and set NEO4J_URI=bolt://127.0.0.1:7687 "
+            "(or point NEO4J_URI at your Neo4j server).",
+            2,
+        )
+    try:
+        graph = Graph.connect(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password.get_secret_value(),
+            settings.neo4j_database,
+        )
+    except GraphError as exc:
+        _fail(str(exc))
+    try:
+        schema = settings.knowledge_dir / "schema.cypher"
+        if schema.is_file():  # constraints first: MERGE without them scans every node
+            apply_schema(graph, schema)
+        yield graph
+    finally:
+        graph.close()
+
+
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[importer.Progress]:
+    """Show a progress bar on stderr; give the function that advances it."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+    task = bar.add_task(description, total=total)
+    with bar:
+        yield lambda rows: bar.advance(task, rows)
+
+
+def _report(summary: importer.ImportSummary) -> None:
+    """Print skipped rows (file:line: reason) on stderr, then the counts; exit 1 if any skipped."""
+    for skipped in summary.skipped[:SHOW_SKIPPED]:
+        err.print(f"skipped {skipped}", markup=False)
+    if summary.rows_skipped > SHOW_SKIPPED:
+        err.print(f"... and {summary.rows_skipped - SHOW_SKIPPED} more skipped rows", markup=False)
+    for line in summary.lines():
+        out.print(line, markup=False)
+    if summary.skipped:
+        raise typer.Exit(1)
+
+
+def _rows(file: Path) -> int:
+    """Give the rows of the file to import (the progress bar's total), or exit 2 if unreadable."""
+    try:
+        return importer.count_rows(file)
+    except importer.ImportFileError as exc:
+        _fail(str(exc), 2)
+
+
+def _interrupted(exc: CasewiseError) -> NoReturn:
+    _fail(
+        f"{exc}\nimport stopped; what was written stays. Run the same command again to "
+        "finish: rows already written are merged, not duplicated."
+    )
+
+
+@graph_app.command("init")
+def init() -> None:
+    """Apply knowledge/schema.cypher (constraints and indexes); safe to run again."""
+    settings = load_settings()
+    schema = settings.knowledge_dir / "schema.cypher"
+    if not schema.is_file():
+        _fail(f"{schema} does not exist; set CASEWISE_KNOWLEDGE_DIR to the knowledge folder", 2)
+    with _graph() as graph:  # applies the schema
+        count = apply_schema(graph, schema)
+    out.print(f"schema applied: {count} statements from {schema}", markup=False)
+
+
+@graph_app.command("import")
+def import_cases(
+    file: Annotated[Path, typer.Argument(help="JSON Lines file: one case object per line.")],
+    batch_size: BatchOption = importer.BATCH_SIZE,
+) -> None:
+    """Import cases with their parties, evidence and events from a JSON Lines file."""
+    total = _rows(file)
+    with _graph() as graph:
+        try:
+            with _progress(f"importing {file.name}", total) as advance:
+                summary = importer.import_jsonl(
+                    graph, file, batch_size=batch_size, progress=advance
+                )
+        except importer.ImportFileError as exc:
+            _fail(str(exc), 2)
+        except GraphError as exc:
+            _interrupted(exc)
+    _report(summary)
+
+
+@graph_app.command("import-log")
+def import_log(
+    file: Annotated[Path, typer.Argument(help="CSV event log with a header row.")],
+    case_col: Annotated[str, typer.Option("--case-col", help="Column of the case id.")],
+    activity_col: Annotated[str, typer.Option("--activity-col", help="Column of the activity.")],
+    time_col: Annotated[str, typer.Option("--time-col", help="Column of the timestamp.")],
+    resource_col: Annotated[
+        str | None, typer.Option("--resource-col", help="Column of who did it (the actor).")
+    ] = None,
+    case_type: Annotated[
+        str, typer.Option("--case-type", help="Type of the cases created (lower-case, dashed).")
+    ] = "process",
+    time_format: Annotated[
+        str | None,
+        typer.Option(
+            "--time-format", help="strptime format of the timestamps [default: ISO 8601]."
+        ),
+    ] = None,
+    batch_size: BatchOption = importer.BATCH_SIZE,
+) -> None:
+    """Import a process event log: a case per case id, an event per row, in time order."""
+    columns = importer.LogColumns(case_col, activity_col, time_col, resource_col)
+    total = max(_rows(file) - 1, 0)  # the header is no event
+    with _graph() as graph:
+        try:
+            with _progress(f"importing {file.name}", total) as advance:
+                summary = importer.import_log(
+                    graph,
+                    file,
+                    columns,
+                    case_type=case_type,
+                    time_format=time_format,
+                    batch_size=batch_size,
+                    progress=advance,
+                )
+        except importer.ImportFileError as exc:
+            _fail(str(exc), 2)
+        except GraphError as exc:
+            _interrupted(exc)
+    _report(summary)
+
+
+@demo_app.command("load")
+def load(
+    cases: Annotated[int, typer.Option("--cases", min=0, help="Number of cases.")] = 500,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")] = 7,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day the data is dated around, YYYY-MM-DD [default: today]."),
+    ] = None,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Load only into a graph that has no case yet."),
+    ] = False,
+) -> None:
+    """Generate demo claims and complaints (with three fraud rings) and write them."""
+    day = None
+    if as_of is not None:
+        try:
+            day = dt.datetime.fromisoformat(as_of).replace(tzinfo=dt.UTC)
+        except ValueError:
+            _fail(f"--as-of must be a date as YYYY-MM-DD, not {as_of!r}", 2)
+    data = demo.generate_set(cases, seed, as_of=day)
+    with _graph() as graph:
+        if if_empty and not demo.graph_is_empty(graph):
+            out.print("the graph already has cases; demo not loaded (--if-empty)", markup=False)
+            return
+        try:
+            with _progress("loading demo cases", cases) as advance:
+                summary = demo.write_demo(graph, data, progress=advance)
+        except GraphError as exc:
+            _interrupted(exc)
+    _report(summary)
+    for number, ring in enumerate(data.rings, 1):
+        out.print(f"fraud ring {number}: {', '.join(sorted(ring))}", markup=False)

@@ -6,6 +6,7 @@ the bench uses; the run stops with the differences if one does not. The table is
 and written to bench/results-latest.md.
 
 Options: --quick (short runs, a smoke check), --skip-http, --skip-memory, --skip-inprocess,
+--skip-graph (no Neo4j ingest rate and case query latencies on the 10,000-case demo graph),
 --sample N, --dump DIR (write the generated rulesets, Python, JDM graphs and CLIPS rules
 there), --profile (print where Casewise's time goes on invoice-approval).
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 from . import http_load
 from .generate import write_ruleset
+from .graph import GraphPlan, graph_rows
 from .inprocess import Rate, rss_growth, throughput
 from .report import Row, markdown, rate, text_table
 from .subjects import (
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows += _memory(subjects[0], plan)
             if not args.skip_http:
                 rows += _http(subjects[0], plan)
+            if not args.skip_graph:
+                cases = 1_000 if args.quick else 10_000
+                rows += graph_rows(GraphPlan(cases, 50 if args.quick else 300), say)
     except NotEquivalent as exc:
         print(f"\nEQUIVALENCE CHECK FAILED — nothing was timed.\n{exc}", file=sys.stderr)
         return 1
@@ -132,6 +137,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-http", action="store_true", help="no HTTP measurements")
     p.add_argument("--skip-memory", action="store_true", help="no memory measurement")
     p.add_argument("--skip-inprocess", action="store_true", help="no in-process throughput")
+    p.add_argument("--skip-graph", action="store_true", help="no case graph ingest and reads")
     p.add_argument("--sample", type=int, default=0, help="inputs per ruleset (default 2000)")
     p.add_argument("--output", default=str(RESULTS), help=f"Markdown file [default: {RESULTS}]")
     p.add_argument("--dump", metavar="DIR", help="write the generated translations to DIR")

@@ -8,14 +8,34 @@ the end. Tests isolate themselves with unique ids; nothing here resets the graph
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import neo4j
 import pytest
 
 from service.graph import local
+from service.graph.db import Graph, apply_schema
+
+KNOWLEDGE = Path(__file__).parents[2] / "knowledge"
+SCHEMA = KNOWLEDGE / "schema.cypher"
+
+# Everything within two steps of the prefix's cases: parties, evidence, events, identifiers.
+NODES = """
+MATCH (c:Case) WHERE c.id STARTS WITH $prefix
+MATCH path = (c)-[*0..2]-()
+UNWIND nodes(path) AS n
+RETURN count(DISTINCT n) AS n
+"""
+RELATIONSHIPS = """
+MATCH (c:Case) WHERE c.id STARTS WITH $prefix
+MATCH path = (c)-[*1..2]-()
+UNWIND relationships(path) AS r
+RETURN count(DISTINCT r) AS n
+"""
 
 
 @dataclass(frozen=True)
@@ -61,3 +81,38 @@ def neo4j_driver(neo4j_server: Neo4jServer) -> Iterator[neo4j.Driver]:
     with neo4j.GraphDatabase.driver(neo4j_server.uri, auth=auth) as driver:
         driver.verify_connectivity()
         yield driver
+
+
+@pytest.fixture(scope="session")
+def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
+    """One Graph on the session's Neo4j, with the schema applied."""
+    graph = Graph.connect(
+        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
+    )
+    apply_schema(graph, SCHEMA)
+    yield graph
+    graph.close()
+
+
+@pytest.fixture
+def p() -> str:
+    """A prefix unique to the test: every id and identifier it writes starts with it."""
+    return f"t{uuid.uuid4().hex[:10]}-"
+
+
+def graph_size(graph: Graph, prefix: str) -> tuple[int, int]:
+    """Count the nodes and relationships within two steps of the prefix's cases."""
+    nodes = graph.read(NODES, prefix=prefix)[0]["n"]
+    relationships = graph.read(RELATIONSHIPS, prefix=prefix)[0]["n"]
+    return nodes, relationships
+
+
+def cli_env(server: Neo4jServer) -> dict[str, str]:
+    """The environment that points the ``casewise`` CLI at the session's Neo4j."""
+    return {
+        "NEO4J_URI": server.uri,
+        "NEO4J_USER": server.user,
+        "NEO4J_PASSWORD": server.password,
+        "NEO4J_DATABASE": server.database,
+        "CASEWISE_KNOWLEDGE_DIR": str(KNOWLEDGE),
+    }

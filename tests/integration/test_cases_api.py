@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +38,6 @@ def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
     app = create_app(settings_for(neo4j_server, max_batch=5, link_depth=3), Registry())
     with TestClient(app) as client:
         yield client
-
-
-@pytest.fixture
-def p() -> str:
-    return f"t{uuid.uuid4().hex[:10]}-"
 
 
 def case(p: str, n: int = 1, **extra: Any) -> dict[str, Any]:

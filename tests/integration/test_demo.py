@@ -7,16 +7,14 @@ cannot link to anything else in the graph.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.graph.db import Graph, apply_schema
+from service.graph.db import Graph
 from service.graph.demo import (
     DemoSet,
     demo_loaded,
@@ -28,28 +26,17 @@ from service.graph.demo import (
 from service.graph.importer import ImportSummary
 from service.graph.reads import links
 
+from .conftest import cli_env, graph_size
+
 if TYPE_CHECKING:
     from .conftest import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
-ROOT = Path(__file__).parents[2]
 CASES = 120
 SEED = 11
 AS_OF = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-NODES = """
-MATCH (c:Case) WHERE c.id STARTS WITH $prefix
-MATCH path = (c)-[*0..2]-()
-UNWIND nodes(path) AS n
-RETURN count(DISTINCT n) AS n
-"""
-RELATIONSHIPS = """
-MATCH (c:Case) WHERE c.id STARTS WITH $prefix
-MATCH path = (c)-[*1..2]-()
-UNWIND relationships(path) AS r
-RETURN count(DISTINCT r) AS n
-"""
 UNVERIFIED = """
 MATCH (e:Evidence)-[:SUPPORTS|CONTRADICTS]->(c:Case) WHERE c.id STARTS WITH $prefix
 RETURN e.verified AS verified, count(*) AS n
@@ -62,16 +49,6 @@ CLOSED = """
 MATCH (c:Case {status: 'closed'}) WHERE c.id STARTS WITH $prefix
 RETURN c.id AS id, c.outcome AS outcome
 """
-
-
-@pytest.fixture(scope="module")
-def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
-    graph = Graph.connect(
-        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
-    )
-    apply_schema(graph, ROOT / "knowledge" / "schema.cypher")
-    yield graph
-    graph.close()
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +65,6 @@ def loaded(graph: Graph, prefix: str) -> tuple[DemoSet, ImportSummary]:
     data = generate_set(CASES, SEED, prefix=prefix, as_of=AS_OF)
     assert sum(advanced) == CASES
     return data, summary
-
-
-def counts(graph: Graph, prefix: str) -> tuple[int, int]:
-    return (
-        graph.read(NODES, prefix=prefix)[0]["n"],
-        graph.read(RELATIONSHIPS, prefix=prefix)[0]["n"],
-    )
 
 
 def test_load_writes_every_case(
@@ -153,10 +123,10 @@ def test_closed_cases_carry_their_outcome(
 def test_loading_the_same_seed_again_adds_nothing(
     graph: Graph, prefix: str, loaded: tuple[DemoSet, ImportSummary]
 ) -> None:
-    before = counts(graph, prefix)
+    before = graph_size(graph, prefix)
     again = write_demo(graph, generate_set(CASES, SEED, prefix=prefix, as_of=AS_OF))
     assert (again.cases_written, again.cases_new) == (CASES, 0)
-    assert counts(graph, prefix) == before
+    assert graph_size(graph, prefix) == before
 
 
 def test_demo_load_command_needs_neo4j_uri(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,13 +138,7 @@ def test_demo_load_command_needs_neo4j_uri(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_demo_load_command_reports_what_it_wrote(neo4j_server: Neo4jServer) -> None:
-    env = {
-        "NEO4J_URI": neo4j_server.uri,
-        "NEO4J_USER": neo4j_server.user,
-        "NEO4J_PASSWORD": neo4j_server.password,
-        "NEO4J_DATABASE": neo4j_server.database,
-        "CASEWISE_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-    }
+    env = cli_env(neo4j_server)
     # No cases: the command connects, applies the schema and reports, but writes nothing.
     result = CliRunner().invoke(
         app, ["demo", "load", "--cases", "0", "--as-of", "2026-01-31"], env=env

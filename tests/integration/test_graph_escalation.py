@@ -45,15 +45,6 @@ def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
-    graph = Graph.connect(
-        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
-    )
-    yield graph
-    graph.close()
-
-
 def decide(client: TestClient, data: dict[str, Any], key: str | None = None) -> Any:
     headers = {"Idempotency-Key": key} if key else {}
     return client.post("/v1/decisions/invoice-approval", json=data, headers=headers)

@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from service.graph.cases import CaseNotFound, upsert_cases
-from service.graph.db import Graph, apply_schema
+from service.graph.db import Graph
 from service.graph.models import CaseIn
 from service.graph.reads import get_case, links, list_cases, timeline
 
-if TYPE_CHECKING:
-    from .conftest import Neo4jServer
-
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
-
-SCHEMA = Path(__file__).parents[2] / "knowledge" / "schema.cypher"
-
-
-@pytest.fixture(scope="module")
-def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
-    graph = Graph.connect(
-        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
-    )
-    apply_schema(graph, SCHEMA)
-    yield graph
-    graph.close()
-
-
-@pytest.fixture
-def p() -> str:
-    return f"t{uuid.uuid4().hex[:10]}-"
 
 
 def person(pid: str, role: str = "claimant", **identifiers: str) -> dict[str, Any]:

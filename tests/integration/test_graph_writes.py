@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -22,12 +19,9 @@ from service.graph.cases import (
 from service.graph.db import Graph, UnsupportedServer, apply_schema, check_agent
 from service.graph.models import CaseIn, CloseIn, Event, Evidence, Party
 
-if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+from .conftest import SCHEMA
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
-
-SCHEMA = Path(__file__).parents[2] / "knowledge" / "schema.cypher"
 
 # Everything a test wrote: its nodes (by id prefix or identifier value) with their properties,
 # and every relationship touching them.
@@ -40,22 +34,6 @@ MATCH (a)-[r]->(b) WHERE a.id STARTS WITH $prefix OR b.id STARTS WITH $prefix
 RETURN type(r) AS type, coalesce(a.id, a.value) AS start, coalesce(b.id, b.value) AS end,
        properties(r) AS props
 """
-
-
-@pytest.fixture(scope="module")
-def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
-    graph = Graph.connect(
-        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
-    )
-    apply_schema(graph, SCHEMA)
-    yield graph
-    graph.close()
-
-
-@pytest.fixture
-def p() -> str:
-    """A prefix unique to the test: every id and identifier it writes starts with it."""
-    return f"t{uuid.uuid4().hex[:10]}-"
 
 
 def snapshot(graph: Graph, prefix: str) -> tuple[list[str], list[str]]:

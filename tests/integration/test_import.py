@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +17,11 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.graph.cases import close_case, upsert_cases
-from service.graph.db import Graph, apply_schema
+from service.graph.db import Graph
 from service.graph.importer import LogColumns, import_jsonl, import_log
 from service.graph.models import CaseIn, CloseIn
+
+from .conftest import cli_env, graph_size
 
 if TYPE_CHECKING:
     from .conftest import Neo4jServer
@@ -31,19 +32,6 @@ ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "knowledge" / "examples"
 COLUMNS = LogColumns("case_id", "activity", "timestamp", "resource")
 
-# Everything within two steps of the prefix's cases: parties, evidence, events, identifiers.
-NODES = """
-MATCH (c:Case) WHERE c.id STARTS WITH $prefix
-MATCH path = (c)-[*0..2]-()
-UNWIND nodes(path) AS n
-RETURN count(DISTINCT n) AS n
-"""
-RELATIONSHIPS = """
-MATCH (c:Case) WHERE c.id STARTS WITH $prefix
-MATCH path = (c)-[*1..2]-()
-UNWIND relationships(path) AS r
-RETURN count(DISTINCT r) AS n
-"""
 EVENTS = """
 MATCH (e:Event)-[:IN_CASE]->(c:Case {id: $id})
 RETURN e.kind AS kind, e.at AS at, e.actor AS actor ORDER BY e.at, e.id
@@ -51,25 +39,9 @@ RETURN e.kind AS kind, e.at AS at, e.actor AS actor ORDER BY e.at, e.id
 CASE = "MATCH (c:Case {id: $id}) RETURN c.type AS type, c.opened_at AS opened_at"
 
 
-@pytest.fixture(scope="module")
-def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
-    graph = Graph.connect(
-        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
-    )
-    apply_schema(graph, ROOT / "knowledge" / "schema.cypher")
-    yield graph
-    graph.close()
-
-
 @pytest.fixture
 def prefix() -> str:
     return f"t-{uuid.uuid4().hex[:10]}-"
-
-
-def counts(graph: Graph, prefix: str) -> tuple[int, int]:
-    nodes = graph.read(NODES, prefix=prefix)[0]["n"]
-    relationships = graph.read(RELATIONSHIPS, prefix=prefix)[0]["n"]
-    return nodes, relationships
 
 
 def test_importing_a_cases_file_twice_adds_nothing_the_second_time(
@@ -79,12 +51,12 @@ def test_importing_a_cases_file_twice_adds_nothing_the_second_time(
     assert (first.rows_read, first.rows_written, first.rows_skipped) == (4, 4, 0)
     assert first.cases_new == 4
     assert first.written["events"] == 7 and first.written["evidence"] == 5
-    before = counts(graph, prefix)
+    before = graph_size(graph, prefix)
     assert before[0] > 20 and before[1] > 20
 
     second = import_jsonl(graph, EXAMPLES / "cases.jsonl", id_prefix=prefix, batch_size=3)
     assert (second.rows_read, second.rows_written, second.cases_new) == (4, 4, 0)
-    assert counts(graph, prefix) == before
+    assert graph_size(graph, prefix) == before
 
 
 def test_an_interrupted_import_finishes_when_run_again(
@@ -99,7 +71,7 @@ def test_an_interrupted_import_finishes_when_run_again(
     assert (rerun.cases_written, rerun.cases_new) == (4, 2)
     whole = f"w{prefix}"  # a fresh prefix (not starting with the first)
     import_jsonl(graph, EXAMPLES / "cases.jsonl", id_prefix=whole)
-    assert counts(graph, prefix) == counts(graph, whole)
+    assert graph_size(graph, prefix) == graph_size(graph, whole)
 
 
 def test_bad_lines_are_skipped_with_file_line_and_reason(
@@ -158,12 +130,12 @@ def test_an_event_log_becomes_cases_with_events_in_time_order(graph: Graph, pref
     assert events[0]["actor"] == "a.nilsen"
     assert case["opened_at"] == events[0]["at"]
 
-    before = counts(graph, prefix)
+    before = graph_size(graph, prefix)
     again = import_log(
         graph, EXAMPLES / "event-log.csv", COLUMNS, case_type="purchase-order", id_prefix=prefix
     )
     assert again.cases_new == 0
-    assert counts(graph, prefix) == before
+    assert graph_size(graph, prefix) == before
 
 
 def test_log_rows_without_case_id_or_time_are_skipped_and_reported(
@@ -193,13 +165,7 @@ def test_the_command_imports_reports_and_exits_1_for_skipped_rows(
     case = {"id": prefix + "cli-1", "type": "customer-complaint", "opened_at": "2026-02-01"}
     path = tmp_path / "cases.jsonl"
     path.write_text(json.dumps(case) + "\nnot json\n", encoding="utf-8")
-    env = {
-        "NEO4J_URI": neo4j_server.uri,
-        "NEO4J_USER": neo4j_server.user,
-        "NEO4J_PASSWORD": neo4j_server.password,
-        "NEO4J_DATABASE": neo4j_server.database,
-        "CASEWISE_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-    }
+    env = cli_env(neo4j_server)
     runner = CliRunner()
     result = runner.invoke(app, ["graph", "import", str(path)], env=env)
     assert result.exit_code == 1, result.output

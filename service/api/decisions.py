@@ -89,7 +89,15 @@ async def decide(ruleset: str, request: Request) -> JSON:
     When the outputs say ``open_case: true`` the answer also has ``case_id``: the case the
     decision opened in the graph (null when no graph is configured).
     """
-    # read straight from the app: a FastAPI dependency costs more than the lookup per request
+    return await _decide(request, ruleset)
+
+
+async def decide_route(request: Request) -> JSON:
+    """The same route served without FastAPI's per-request parameter solving (see app.py)."""
+    return await _decide(request, request.path_params["ruleset"])
+
+
+async def _decide(request: Request, ruleset: str) -> JSON:
     registry: Registry = request.app.state.registry
     target = registry.get(ruleset)
     decision_id = _decision_id(request)
@@ -99,7 +107,10 @@ async def decide(ruleset: str, request: Request) -> JSON:
     decision = target.evaluate(data, decision_id=decision_id).to_dict()
     if escalation.wants_case(decision["outputs"]):
         handle: GraphHandle = request.app.state.graph
-        decision["case_id"] = await run_in_threadpool(_open_case, handle, decision, data)
+        if handle.configured:
+            decision["case_id"] = await run_in_threadpool(_open_case, handle, decision, data)
+        else:
+            decision["case_id"] = _no_graph(decision)
     return JSON(decision)
 
 
@@ -151,12 +162,24 @@ def _open_case(handle: GraphHandle, decision: dict[str, Any], data: dict[str, An
     not be answered as if its case existed.
     """
     if not handle.configured:
+        return _no_graph(decision)
+    return escalation.open_case(handle.prepare(), decision, data)
+
+
+_warned = False
+
+
+def _no_graph(decision: dict[str, Any]) -> str | None:
+    """No case for a decision that asks for one, as no graph is configured: say so once."""
+    global _warned
+    if not _warned:
+        _warned = True
         log.warning(
-            "decision %s asks for a case but NEO4J_URI is not set; no case opened",
+            "decision %s asks for a case but NEO4J_URI is not set: no case is opened, and "
+            "decisions that ask for one answer case_id null (said once per process)",
             decision["id"],
         )
-        return None
-    return escalation.open_case(handle.prepare(), decision, data)
+    return None
 
 
 def _batch_items(body: dict[str, Any], max_batch: int) -> list[Any]:

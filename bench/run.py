@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import http_load
+from .floor import c_floor
 from .generate import write_ruleset
 from .graph import GraphPlan, graph_rows
 from .inprocess import Rate, rss_growth, throughput
@@ -169,6 +170,17 @@ def _in_process(subject: Subject, impls: dict[str, Decide], plan: Plan) -> list[
             )
     ours = best["Casewise"].per_second
     rows = [Row(f"in-process {subject.name}: Casewise", rate(ours))]
+    floor = c_floor(casewise, subject.inputs).per_second
+    say(f"  {subject.name}: durable_rules C calls alone, replayed: {floor:,.0f} decisions/s")
+    rows.append(
+        Row(
+            f"in-process {subject.name}: durable_rules C calls alone (floor)",
+            rate(floor),
+            f"floor / {ZEN}",
+            f"{floor / best[ZEN].per_second:.2f}x",
+            "info",
+        )
+    )
     targets = {ZEN: IN_PROCESS_TARGET, CLIPS: IN_PROCESS_TARGET}
     for name in (ZEN, CLIPS, PLAIN, ZEN_DECISION):
         theirs = best[name].per_second

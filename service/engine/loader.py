@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from . import expr, ir
 from .compile import Atoms, condition, may_hold_without_facts
 from .errors import RuleFileError
 from .model import Action, Rule, Ruleset
+from .playbook import RECOMMENDATIONS, FactQuery, catalogue_ids, read_facts, read_recommend
 from .runtime import Program
 from .schema import FieldSpec, check_value, read_schema
 from .source import (
@@ -37,8 +39,10 @@ from .tables import (
 )
 
 TOP_KEYS = ("ruleset", "description", "input", "output", "rules", "tables", "limits")
+PLAYBOOK_KEYS = ("playbook", "description", "facts", "output", "rules", "tables", "limits")
 RULE_KEYS = ("id", "description", "priority", "when", "then")
 THEN_KEYS = ("set", "append", "assert", "stop")
+PLAYBOOK_THEN_KEYS = (*THEN_KEYS, "recommend")
 TABLE_KEYS = ("id", "description", "hit", "aggregate", "inputs", "outputs", "rows")
 RESERVED = (
     "today",
@@ -62,8 +66,14 @@ ROW_PRI = 0
 MAX_RULES = 65_000
 
 
-def load_ruleset(path: Path, *, max_firings: int | None = None) -> Ruleset:
-    """The ruleset in ``path``, checked and compiled; raises RuleFileError listing every mistake."""
+def load_ruleset(
+    path: Path, *, max_firings: int | None = None, actions: Collection[str] | None = None
+) -> Ruleset:
+    """The ruleset in ``path``, checked and compiled; raises RuleFileError listing every mistake.
+
+    A playbook's ``recommend`` actions are checked against ``actions``, by default the ids of
+    the catalogue beside its folder (``knowledge/actions.yaml``).
+    """
     src, data = read_source(path)
     doc = parse_yaml(src)
     if src.problems:
@@ -72,7 +82,10 @@ def load_ruleset(path: Path, *, max_firings: int | None = None) -> Ruleset:
     if not isinstance(doc, dict):
         src.error(start, "a rule file must be a mapping with keys: " + ", ".join(TOP_KEYS))
         raise RuleFileError(src.problems)
-    return _Loader(src, doc, path, hashlib.sha256(data).hexdigest(), max_firings).load()
+    loader = _Loader(src, doc, path, hashlib.sha256(data).hexdigest(), max_firings)
+    if loader.is_playbook:
+        loader.catalogue = set(actions) if actions is not None else catalogue_ids(path)
+    return loader.load()
 
 
 class _Loader:
@@ -82,31 +95,54 @@ class _Loader:
         self.src, self.doc, self.path, self.version = src, doc, path, version
         self.default_firings = max_firings or 1000
         self.ids: dict[str, Pos] = {}
+        self.is_playbook = "playbook" in doc
+        self.catalogue: set[str] | None = None
+        self.facts: dict[str, FactQuery] = {}
 
     def err(self, pos: Pos, message: str) -> None:
         self.src.error(pos, message)
 
     def load(self) -> Ruleset:
         doc, start = self.doc, Pos(1, 1)
-        check_keys(self.src, doc, TOP_KEYS, "the rule file", start)
-        name = doc.get("ruleset")
+        kind = "playbook" if self.is_playbook else "ruleset"
+        check_keys(
+            self.src,
+            doc,
+            PLAYBOOK_KEYS if self.is_playbook else TOP_KEYS,
+            f"the {kind} file",
+            start,
+        )
+        name = doc.get(kind)
         if not isinstance(name, str) or not NAME.fullmatch(name):
             self.err(
-                value_pos(doc, "ruleset", start),
-                f"'ruleset' must be a lower-case name such as invoice-approval, got {name!r}",
+                value_pos(doc, kind, start),
+                f"'{kind}' must be a lower-case name such as "
+                f"{'insurance-claim' if self.is_playbook else 'invoice-approval'}, got {name!r}",
             )
             name = self.path.stem
         elif name != self.path.stem:
             self.err(
-                value_pos(doc, "ruleset", start),
-                f"ruleset '{name}' must be in a file named {name}.yaml, not {self.path.name}",
+                value_pos(doc, kind, start),
+                f"{kind} '{name}' must be in a file named {name}.yaml, not {self.path.name}",
             )
-        self.inputs = read_schema(
-            self.src, doc.get("input"), "input", value_pos(doc, "input", start)
-        )
+        if self.is_playbook:
+            self.inputs, self.facts = read_facts(
+                self.src, doc.get("facts"), value_pos(doc, "facts", start)
+            )
+        else:
+            self.inputs = read_schema(
+                self.src, doc.get("input"), "input", value_pos(doc, "input", start)
+            )
         self.outputs = read_schema(
             self.src, doc.get("output"), "output", value_pos(doc, "output", start)
         )
+        if self.is_playbook:
+            if RECOMMENDATIONS in self.outputs:
+                self.err(
+                    key_pos(doc.get("output"), RECOMMENDATIONS, start),
+                    f"'{RECOMMENDATIONS}' is the playbook's own output; name yours differently",
+                )
+            self.outputs[RECOMMENDATIONS] = FieldSpec(RECOMMENDATIONS, "list")
         for key, schema in (("input", self.inputs), ("output", self.outputs)):
             node = doc.get(key)
             for field in schema:
@@ -116,7 +152,7 @@ class _Loader:
                         f"'{field}' is a word of the expression language; "
                         "name the field something else",
                     )
-        if "input" not in doc:
+        if "input" not in doc and not self.is_playbook:
             self.err(start, "the rule file has no 'input' schema; list the fields a decision reads")
         max_firings = self._limits()
         rules = self._rules()
@@ -141,6 +177,8 @@ class _Loader:
             program=program,
             actions=actions,
             atoms=atoms,
+            kind=kind,
+            facts=self.facts,
         )
 
     # ------------------------------------------------------------ pieces
@@ -274,13 +312,30 @@ class _Loader:
         if not isinstance(node, dict) or not node:
             self.err(
                 tpos if "then" in rnode else pos,
-                f"{_label(rid)} needs 'then' with set, append, assert or stop",
+                f"{_label(rid)} needs 'then' with set, append, assert"
+                + (", recommend" if self.is_playbook else "")
+                + " or stop",
             )
             return None
-        check_keys(self.src, node, THEN_KEYS, "'then'", tpos)
+        check_keys(
+            self.src, node, PLAYBOOK_THEN_KEYS if self.is_playbook else THEN_KEYS, "'then'", tpos
+        )
         sets: dict[str, Any] = {}
         appends: dict[str, list[Any]] = {}
         ok = True
+        if "recommend" in node and self.is_playbook:
+            items = read_recommend(
+                self.src,
+                node["recommend"],
+                value_pos(node, "recommend", tpos),
+                self.facts,
+                self.catalogue,
+                rid or "?",
+            )
+            if items is None:
+                ok = False
+            else:
+                appends[RECOMMENDATIONS] = items
         for key, target in (("set", sets), ("append", appends)):
             values = node.get(key)
             if values is None:

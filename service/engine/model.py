@@ -16,6 +16,7 @@ from . import ir
 from .compile import FACTS_KEY, INPUT_KEY, TODAY_KEY
 from .errors import DecisionError, InputError
 from .fastcheck import InputChecker, engine_form
+from .playbook import FactQuery
 from .reference import Env, evaluate
 from .runtime import Program
 from .schema import FieldSpec, to_json
@@ -110,6 +111,8 @@ class Ruleset:
     program: Program = field(repr=False)
     actions: dict[str, Action] = field(repr=False)
     atoms: list[ir.Node] = field(repr=False)
+    kind: str = "ruleset"  # or "playbook"
+    facts: dict[str, FactQuery] = field(default_factory=dict, repr=False)  # playbooks only
     checker: InputChecker = field(init=False, repr=False)
     engine_form: Callable[[dict[str, Any]], dict[str, Any]] = field(init=False, repr=False)
 
@@ -152,6 +155,8 @@ class Ruleset:
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "kind": self.kind,
+            **({"facts": {k: f.describe() for k, f in self.facts.items()}} if self.facts else {}),
             "description": self.description,
             "version": self.version,
             "input": {k: f.describe() for k, f in self.inputs.items()},

@@ -20,7 +20,8 @@ def write_rules(folder: Path, text: str, name: str | None = None) -> Path:
     text = textwrap.dedent(text).lstrip("\n")
     if name is None:
         first = text.splitlines()[0]
-        name = first.split(":", 1)[1].strip() if first.startswith("ruleset:") else "x"
+        named = first.startswith(("ruleset:", "playbook:"))
+        name = first.split(":", 1)[1].strip() if named else "x"
     path = folder / f"{name}.yaml"
     path.write_text(text)
     return path

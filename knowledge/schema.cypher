@@ -21,3 +21,12 @@ CREATE INDEX case_status IF NOT EXISTS FOR (n:Case) ON (n.status);
 CREATE INDEX case_due_at IF NOT EXISTS FOR (n:Case) ON (n.due_at);
 // The timeline orders a case's events by time.
 CREATE INDEX event_at IF NOT EXISTS FOR (n:Event) ON (n.at);
+
+// Recommendations and the experts' decisions on them (service/recommend/).
+CREATE CONSTRAINT recommendation_id IF NOT EXISTS FOR (n:Recommendation) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT expert_id IF NOT EXISTS FOR (n:Expert) REQUIRE n.id IS UNIQUE;
+// One decision per recommendation: its id is derived from the recommendation's, so of two
+// experts deciding at once the second is refused (409 already-decided).
+CREATE CONSTRAINT expert_decision_id IF NOT EXISTS FOR (n:ExpertDecision) REQUIRE n.id IS UNIQUE;
+// Scores are learned from the decisions of a case type.
+CREATE INDEX expert_decision_case_type IF NOT EXISTS FOR (n:ExpertDecision) ON (n.case_type);

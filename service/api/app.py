@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from service.api import cases, decisions, rulesets
+from service.api import cases, decisions, recommendations, rulesets, suggestions
 from service.api.body import BodyLimitMiddleware
 from service.api.errors import install_error_handlers
 from service.engine import Problem, Registry
-from service.graph.db import Graph, GraphHandle, GraphUnavailable, UnsupportedServer
+from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
+from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings, load_settings
 
 log = logging.getLogger("casewise.api")
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         handle = await run_in_threadpool(open_graph, settings)
         app.state.graph = handle
+        await run_in_threadpool(check_playbooks, app.state.playbooks, handle)
         try:
             yield
         finally:
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.registry = registry
     app.state.load_problems = problems
+    app.state.playbooks = load_playbooks(settings)
     # Until the lifespan opens the graph (and without NEO4J_URI) the case routes answer 503.
     app.state.graph = GraphHandle(None, schema_path(settings))
     install_error_handlers(app)
@@ -62,6 +65,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(rulesets.router)
     app.include_router(rulesets.probes)
     app.include_router(cases.router)
+    app.include_router(recommendations.router)
+    app.include_router(suggestions.router)
     return app
 
 
@@ -115,6 +120,34 @@ def load_registry(settings: Settings) -> tuple[Registry, list[Problem]]:
         ", ".join(sorted(registry.names())) or "none",
     )
     return registry, problems
+
+
+def load_playbooks(settings: Settings) -> PlaybookRegistry:
+    """Load the action catalogue and the playbooks of ``settings.knowledge_dir``; log problems."""
+    registry = PlaybookRegistry.load(settings.knowledge_dir, max_firings=settings.max_firings)
+    for problem in registry.problems:
+        log.error("%s", problem)
+    if registry.problems:
+        refused = sorted({p.path for p in registry.problems})
+        log.error("refused %d playbook file(s), not served: %s", len(refused), ", ".join(refused))
+    log.info(
+        "serving %d playbook(s) and %d action(s) from %s: %s",
+        len(registry),
+        len(registry.actions),
+        settings.knowledge_dir,
+        ", ".join(registry.names()) or "none",
+    )
+    return registry
+
+
+def check_playbooks(registry: PlaybookRegistry, handle: GraphHandle) -> None:
+    """Check the playbooks' fact queries against the graph if it is ready (else on first use)."""
+    if not handle.ready or handle.graph is None:
+        return
+    try:
+        registry.check(handle.graph)
+    except GraphError as exc:
+        log.error("%s; the fact queries are checked on the first recommendation", exc)
 
 
 def configure_logging(level: str) -> None:

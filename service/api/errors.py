@@ -1,8 +1,9 @@
 """Every API error, rendered in one shape: ``{"error": {"code", "message", "details"}}``.
 
 =====  ==================  ==========================================================
- 404   not-found           unknown ruleset, unknown route, unknown case
+ 404   not-found           unknown ruleset, unknown route, unknown case or recommendation
  405   method-not-allowed  a route called with the wrong method
+ 409   already-decided     an expert decision on a recommendation that was decided before
  413   payload-too-large   a body over CASEWISE_MAX_BODY_BYTES, a batch over CASEWISE_MAX_BATCH
  422   invalid-input       input that does not fit the ruleset's schema, a case payload that
                            does not fit its model or refers to an unknown party, a body that

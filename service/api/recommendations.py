@@ -1,0 +1,104 @@
+"""Recommendation routes: a case's recommended next actions, and experts deciding on them.
+
+Without a case graph every route answers 503 ``graph-unavailable``; no route changes or
+deletes an expert decision (deciding twice is 409 ``already-decided``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.api.cases import RESPONSES, CaseId, GraphDep
+from service.api.models import ErrorResponse
+from service.graph.models import ID_PATTERN
+from service.recommend import feedback
+from service.recommend.playbooks import PlaybookRegistry
+from service.recommend.recommend import recommend
+from service.recommend.similar import similar_actions
+
+router = APIRouter(prefix="/v1/cases", tags=["recommendations"])
+
+DECIDE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **RESPONSES,
+    404: {"model": ErrorResponse, "description": "Unknown case or recommendation."},
+    409: {"model": ErrorResponse, "description": "An expert decided on it already."},
+}
+
+RecommendationId = Annotated[
+    str, Path(pattern=ID_PATTERN, description="The recommendation's id (rec-...).")
+]
+ExpertId = Annotated[str, Field(pattern=ID_PATTERN, description="The expert's id.")]
+
+
+class AcceptIn(BaseModel):
+    """The expert who took the recommended action."""
+
+    model_config = ConfigDict(extra="forbid")
+    expert: ExpertId
+
+
+class OverrideIn(BaseModel):
+    """The expert, the action taken instead, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    expert: ExpertId
+    action: str = Field(min_length=1, max_length=100, description="An action of the catalogue.")
+    reason: str = Field(max_length=2000, description="Why, in at least three words.")
+
+
+def _playbooks(request: Request) -> PlaybookRegistry:
+    registry: PlaybookRegistry = request.app.state.playbooks
+    return registry
+
+
+@router.get(
+    "/{case_id}/recommendations", summary="A case's recommended actions", responses=RESPONSES
+)
+def get_recommendations(case_id: CaseId, graph: GraphDep, request: Request) -> dict[str, Any]:
+    """Give the case's recommended next actions, highest score first, each with its reason,
+    the facts its rule read and the evidence behind them; none for a closed case."""
+    registry = _playbooks(request)
+    items = recommend(graph, registry, registry.actions, case_id)
+    return {"case_id": case_id, "recommendations": items}
+
+
+@router.get(
+    "/{case_id}/similar-actions",
+    summary="What experts did next in similar closed cases",
+    responses=RESPONSES,
+)
+def get_similar_actions(case_id: CaseId, graph: GraphDep) -> dict[str, Any]:
+    """Give the actions experts took next in the closed cases most like this one (same type;
+    overlap of evidence kinds, event history and party roles), each with those cases."""
+    return {"case_id": case_id, "similar_actions": similar_actions(graph, case_id)}
+
+
+@router.post(
+    "/{case_id}/recommendations/{rid}/accept",
+    summary="Accept a recommendation",
+    responses=DECIDE_RESPONSES,
+)
+def post_accept(
+    case_id: CaseId, rid: RecommendationId, body: AcceptIn, graph: GraphDep
+) -> dict[str, Any]:
+    """Record that the expert took the recommended action (an event in the case's timeline)."""
+    return {"decision": feedback.accept(graph, case_id, rid, body.expert)}
+
+
+@router.post(
+    "/{case_id}/recommendations/{rid}/override",
+    summary="Override a recommendation",
+    responses=DECIDE_RESPONSES,
+)
+def post_override(
+    case_id: CaseId, rid: RecommendationId, body: OverrideIn, graph: GraphDep, request: Request
+) -> dict[str, Any]:
+    """Record that the expert took another action instead, and why."""
+    registry = _playbooks(request)
+    decision = feedback.override(
+        graph, case_id, rid, body.expert, body.action, body.reason, catalogue=registry.actions
+    )
+    return {"decision": decision}

@@ -1,0 +1,163 @@
+"""``casewise learn evaluate`` and ``casewise rules suggest``: learning from what experts do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from service.engine import CasewiseError
+from service.graph.db import Graph, GraphError
+from service.recommend import mining, nextaction
+from service.settings import Settings, SettingsError, load_settings
+
+learn_app = typer.Typer(
+    help="Learn from case histories: how well the next activity can be predicted.",
+    no_args_is_help=True,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(message, markup=False)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+
+
+@contextmanager
+def _graph(settings: Settings) -> Iterator[Graph]:
+    if not settings.neo4j_uri:
+        _fail(
+            "NEO4J_URI is not set, so there is no graph to learn from. Start the local Neo4j "
+            "with `casewise neo4j start` and set NEO4J_URI=bolt://127.0.0.1:7687.",
+            2,
+        )
+    try:
+        graph = Graph.connect(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password.get_secret_value(),
+            settings.neo4j_database,
+        )
+    except GraphError as exc:
+        _fail(str(exc))
+    try:
+        yield graph
+    finally:
+        graph.close()
+
+
+@learn_app.command("evaluate")
+def learn_evaluate(
+    case_type: Annotated[
+        str | None, typer.Option("--case-type", help="Only cases of this type [default: all].")
+    ] = None,
+    split: Annotated[
+        float, typer.Option("--split", min=0.05, max=0.95, help="Share of cases to train on.")
+    ] = 0.8,
+    order: Annotated[
+        int, typer.Option("--order", min=1, max=6, help="Longest context the model uses.")
+    ] = nextaction.DEFAULT_ORDER,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Train the next-activity model on the earlier cases and print its accuracy on the later."""
+    settings = _settings()
+    with _graph(settings) as graph:
+        try:
+            result = nextaction.evaluate(graph, split=split, order=order, case_type=case_type)
+        except GraphError as exc:
+            _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    if result.predictions == 0:
+        scope = f"cases of type '{case_type}'" if case_type else "cases"
+        _fail(f"no {scope} with two or more events in the test share; nothing to evaluate")
+    out.print(
+        f"next activity (order {order}), trained on {result.train_cases} case(s) "
+        f"({result.train_events} events), tested on {result.test_cases}:",
+        markup=False,
+    )
+    out.print(f"  predictions  {result.predictions}", markup=False)
+    out.print(f"  top-1        {result.top1:.3f}", markup=False)
+    out.print(f"  top-3        {result.top3:.3f}", markup=False)
+    out.print(f"  took         {result.seconds:.2f} s", markup=False)
+
+
+def suggest(
+    knowledge: Annotated[
+        Path | None,
+        typer.Option(
+            "--knowledge",
+            help="Folder with actions.yaml and playbooks/ [default: CASEWISE_KNOWLEDGE_DIR].",
+        ),
+    ] = None,
+    playbook: Annotated[
+        str | None, typer.Option("--playbook", help="Only this playbook's rules [default: all].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the suggestions as JSON.")] = False,
+) -> None:
+    """Print playbook rules experts keep overriding, each with a proposed change as a diff."""
+    settings = _settings()
+    folder = knowledge or settings.knowledge_dir
+    catalogue = _catalogue(folder)
+    with _graph(settings) as graph:
+        try:
+            found = mining.suggest(
+                graph,
+                folder / "playbooks",
+                set(catalogue),
+                min_rate=settings.suggest_min_rate,
+                min_decisions=settings.suggest_min_decisions,
+                case_types=catalogue,
+                playbook=playbook,
+            )
+        except GraphError as exc:
+            _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([s.to_dict() for s in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        out.print(
+            f"no rule is overridden in {settings.suggest_min_rate:.0%} or more of at least "
+            f"{settings.suggest_min_decisions} decisions",
+            markup=False,
+        )
+        return
+    for s in found:
+        out.print(
+            f"{s.playbook} / {s.rule}: '{s.recommended_action}' overridden {s.overridden} of "
+            f"{s.decisions} times ({s.override_rate:.0%}); chosen instead: "
+            + (", ".join(f"{a} ({n})" for a, n in s.alternatives.items()) or "-"),
+            markup=False,
+        )
+        for reason in s.reasons[:5]:
+            out.print(f"  {reason['count']} x {reason['reason']}", markup=False)
+        out.print(
+            f"  cases: {', '.join(s.cases[:10])}" + (" ..." if len(s.cases) > 10 else ""),
+            markup=False,
+        )
+        out.print(f"  {s.note}", markup=False)
+        if s.diff:
+            out.print(s.diff, markup=False)
+
+
+def _catalogue(folder: Path) -> dict[str, tuple[str, ...]]:
+    """Give the catalogue's actions with their case types (exit 1 naming the problem)."""
+    try:
+        return mining.catalogue_types(folder / "actions.yaml")
+    except (CasewiseError, OSError) as exc:
+        _fail(f"cannot load the action catalogue {folder / 'actions.yaml'}: {exc}")

@@ -1,0 +1,188 @@
+"""The recommended next actions of a case, ranked, with the reason and the facts behind each.
+
+``recommend`` reads the case, runs its type's playbook on the facts the playbook's queries
+give, drops what does not apply (an action already taken that is not repeatable, an action the
+catalogue does not allow for the case type, a recommendation an expert already decided on),
+scores what is left with the expert decisions learned so far, and records each recommendation
+as a ``Recommendation`` node: its id is derived from (case, rule, action), so asking again
+updates the same nodes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import string
+from collections.abc import Mapping
+from typing import Any, LiteralString
+
+from service.engine import InputError, Ruleset
+from service.graph.cases import CaseNotFound
+from service.graph.db import Graph, GraphError
+from service.recommend import facts as fact_queries
+from service.recommend import scoring
+from service.recommend.catalogue import Action
+from service.recommend.playbooks import PlaybookRegistry
+
+CASE_STATE: LiteralString = """
+MATCH (c:Case {id: $case_id})
+RETURN c.type AS type, c.status AS status,
+       COLLECT { MATCH (e:Event)-[:IN_CASE]->(c) RETURN DISTINCT e.kind } AS taken,
+       COLLECT { MATCH (r:Recommendation)-[:FOR]->(c) WHERE r.status <> 'open' RETURN r.id }
+         AS decided
+"""
+
+# A recommendation an expert decided on keeps what it said when it was decided.
+MERGE_RECOMMENDATIONS: LiteralString = """
+UNWIND $rows AS row
+MATCH (c:Case {id: row.case_id})
+MERGE (r:Recommendation {id: row.id})
+  ON CREATE SET r.status = 'open', r.created_at = row.now
+FOREACH (_ IN CASE WHEN r.status = 'open' THEN [1] ELSE [] END |
+  SET r.action = row.action, r.rule = row.rule, r.playbook = row.playbook,
+      r.version = row.version, r.base_weight = row.base_weight, r.score = row.score,
+      r.rationale = row.rationale, r.facts = row.facts, r.evidence = row.evidence,
+      r.computed_at = row.now)
+MERGE (r)-[:FOR]->(c)
+RETURN r.id AS id, r.status AS status, r.created_at AS created_at
+"""
+
+
+class FactTypeError(GraphError):
+    """A fact query gave a value that does not fit the fact's declared type (a playbook bug)."""
+
+    code = "internal"
+    status = 500
+
+
+def recommendation_id(case_id: str, rule: str, action: str) -> str:
+    """Give the id of the recommendation of ``action`` by ``rule`` in the case: stable."""
+    digest = hashlib.sha1(f"{case_id}\x00{rule}\x00{action}".encode()).hexdigest()
+    return "rec-" + digest[:16]
+
+
+class _Facts(string.Formatter):
+    """Fills a rationale's {fact} placeholders: lists by their items, missing facts as 'unknown'."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if value is None:
+            return "unknown"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(super().format_field(value, format_spec))
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """Give ``template`` with every {fact} replaced by the fact's value."""
+    return _Facts().vformat(template, (), dict(values))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def recommend(
+    graph: Graph, registry: PlaybookRegistry, catalogue: Mapping[str, Action], case_id: str
+) -> list[dict[str, Any]]:
+    """Give the case's recommended actions, highest score first (CaseNotFound if no case)."""
+    rows = graph.read(CASE_STATE, case_id=case_id)
+    if not rows:
+        raise CaseNotFound(f"no case {case_id!r}; GET /v1/cases lists the cases there are")
+    case = rows[0]
+    playbook = registry.get(str(case["type"]))
+    if case["status"] == "closed" or playbook is None:
+        return []
+    registry.check(graph)
+    playbook = registry.get(str(case["type"]))
+    if playbook is None:  # refused by the check of its fact queries
+        return []
+    found = fact_queries.fetch(graph, playbook, case_id)
+    items = _candidates(playbook, found, catalogue, case, case_id)
+    if not items:
+        return []
+    counts = scoring.learned_counts(graph, str(case["type"]))
+    for item in items:
+        item["score"] = scoring.score(item["base_weight"], counts, item["action"], item["rule"])
+    # Two rules recommending one action: the best-scored one speaks for it.
+    best: dict[str, dict[str, Any]] = {}
+    for item in sorted(items, key=lambda i: (-i["score"], i["rule"])):
+        best.setdefault(item["action"], item)
+    ranked = sorted(best.values(), key=lambda i: (-i["score"], i["action"]))
+    return _record(graph, case_id, ranked)
+
+
+def _candidates(
+    playbook: Ruleset,
+    found: fact_queries.FactValues,
+    catalogue: Mapping[str, Action],
+    case: Mapping[str, Any],
+    case_id: str,
+) -> list[dict[str, Any]]:
+    """Give the playbook's recommendations for these facts that apply to the case."""
+    try:
+        decision = playbook.evaluate(found.values)
+    except InputError as exc:
+        raise FactTypeError(
+            f"playbook {playbook.name} ({playbook.path}): the fact queries gave values that do "
+            f"not fit the facts' types for case {case_id!r}: {exc.details}; fix the queries or "
+            "the types"
+        ) from exc
+    read_by = {f.rule: f.values for f in decision.fired}
+    taken = set(case["taken"])
+    decided = set(case["decided"])
+    items: list[dict[str, Any]] = []
+    for rec in decision.outputs.get("recommendations", []):
+        action = catalogue.get(rec["action"])
+        if action is None or not action.applies_to(str(case["type"])):
+            continue
+        if action.id in taken and not action.repeatable:
+            continue
+        rid = recommendation_id(case_id, rec["rule"], action.id)
+        if rid in decided:
+            continue
+        items.append(
+            {
+                "id": rid,
+                "action": action.id,
+                "label": action.label,
+                "score": 0.0,
+                "base_weight": float(rec["weight"]),
+                "rationale": fill(rec["rationale"], found.values),
+                "rule": rec["rule"],
+                "facts": read_by.get(rec["rule"], {}),
+                "evidence": {fact: found.evidence.get(fact, []) for fact in rec["evidence"]},
+                "playbook": playbook.name,
+                "version": playbook.version,
+            }
+        )
+    return items
+
+
+def _record(graph: Graph, case_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MERGE the recommendations in one statement; give those still open, with their status."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "case_id": case_id,
+            "now": now,
+            **{k: item[k] for k in ("id", "action", "rule", "playbook", "version")},
+            "base_weight": item["base_weight"],
+            "score": item["score"],
+            "rationale": item["rationale"],
+            "facts": _json(item["facts"]),
+            "evidence": _json(item["evidence"]),
+        }
+        for item in items
+    ]
+    written = {r["id"]: r for r in graph.write(MERGE_RECOMMENDATIONS, rows=rows)}
+    out = []
+    for item in items:
+        row = written.get(item["id"])
+        if row is None or row["status"] != "open":
+            continue  # decided meanwhile
+        created = row["created_at"]
+        item["status"] = "open"
+        item["created_at"] = fact_queries.plain(created)
+        out.append(item)
+    return out

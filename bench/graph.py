@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.graph import local
+from service.graph.cases import close_case
 from service.graph.db import Graph, apply_schema
 from service.graph.demo import generate_set
 from service.graph.importer import import_cases
 from service.graph.reads import get_case, links, list_cases
 
+from .recommend import recommend_rows
 from .report import Row
 
 PORT = 7689
@@ -118,4 +120,8 @@ def graph_rows(plan: GraphPlan, say: Callable[[str], None]) -> list[Row]:
             say(f"graph: {name}: p50 {p50:.2f} ms, p95 {p95:.2f} ms")
             rows.append(Row(f"{name} on {plan.cases:,} cases", f"p50 {p50:.2f} ms", "p95",
                             f"{p95:.2f} ms"))  # fmt: skip
+        say(f"graph: closing the {len(data.closings):,} demo cases that ended (not timed)")
+        for case_id, closing in data.closings.items():
+            close_case(graph, case_id, closing)
+        rows += recommend_rows(graph, prefix=prefix, calls=plan.reads, say=say)
     return rows

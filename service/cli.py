@@ -25,6 +25,7 @@ from service.engine import (
 )
 from service.graph.cli import neo4j_app
 from service.graph.commands import demo_app, graph_app
+from service.recommend.commands import learn_app, suggest
 from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -37,6 +38,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(graph_app, name="graph")
 app.add_typer(demo_app, name="demo")
+app.add_typer(learn_app, name="learn")
+rules_app.command("suggest")(suggest)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

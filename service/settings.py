@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     link_depth: int = Field(
         default=2, ge=1, le=4, description="Default and largest depth of GET /v1/cases/{id}/links."
     )
+    suggest_min_rate: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Override rate from which `casewise rules suggest` proposes a rule change.",
+    )
+    suggest_min_decisions: int = Field(
+        default=5, ge=1, description="Fewest expert decisions on a rule before it is judged."
+    )
 
     @field_validator("neo4j_uri", mode="before")
     @classmethod

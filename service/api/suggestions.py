@@ -1,0 +1,48 @@
+"""``GET /v1/suggestions``: playbook rules experts keep overriding, with a proposed change.
+
+A plain ``def`` route, so FastAPI runs its Neo4j reads in the thread pool; proposed changes
+are checked against the action catalogue the service loaded at start-up. The thresholds are
+CASEWISE_SUGGEST_MIN_RATE and CASEWISE_SUGGEST_MIN_DECISIONS unless the query gives others.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from service.api.cases import RESPONSES, GraphDep
+from service.api.deps import get_settings
+from service.recommend import mining
+from service.recommend.playbooks import PlaybookRegistry
+from service.settings import Settings
+
+router = APIRouter(prefix="/v1/suggestions", tags=["recommendations"])
+
+
+@router.get("", summary="Suggested playbook changes", responses=RESPONSES)
+def get_suggestions(
+    request: Request,
+    graph: GraphDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    min_rate: Annotated[
+        float | None, Query(gt=0, le=1, description="Override rate from which a rule is listed.")
+    ] = None,
+    min_decisions: Annotated[
+        int | None, Query(ge=1, description="Fewest decisions on a rule before it is judged.")
+    ] = None,
+    playbook: Annotated[str | None, Query(description="Only this playbook's rules.")] = None,
+) -> dict[str, Any]:
+    """List rules overridden often enough, with the alternative, reasons, cases and a diff."""
+    served: PlaybookRegistry = request.app.state.playbooks  # the catalogue loaded at start-up
+    catalogue = {a.id: tuple(a.case_types) for a in served.actions.values()}
+    found = mining.suggest(
+        graph,
+        settings.knowledge_dir / "playbooks",
+        set(catalogue),
+        min_rate=settings.suggest_min_rate if min_rate is None else min_rate,
+        min_decisions=settings.suggest_min_decisions if min_decisions is None else min_decisions,
+        case_types=catalogue,
+        playbook=playbook,
+    )
+    return {"suggestions": [s.to_dict() for s in found]}

@@ -1,0 +1,62 @@
+"""The next-activity model: counts updated in place, back-off, chronological evaluation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from service.recommend.nextaction import CaseSequence, NextActivityModel, evaluate
+
+
+def process(rng: random.Random) -> tuple[str, ...]:
+    """A -> B -> (C 70 % | D 30 %) -> E; after D, F comes first half the time."""
+    middle = ("C",) if rng.random() < 0.7 else (("D", "F") if rng.random() < 0.5 else ("D",))
+    return ("A", "B", *middle, "E")
+
+
+def test_the_model_recovers_a_known_process() -> None:
+    rng = random.Random(7)
+    model = NextActivityModel().fit(process(rng) for _ in range(3000))
+    after_b = {p["activity"]: p["probability"] for p in model.predict(["A", "B"], k=3)}
+    assert after_b["C"] == pytest.approx(0.7, abs=0.03)
+    assert after_b["D"] == pytest.approx(0.3, abs=0.03)
+    assert model.predict([], k=1)[0]["activity"] == "A"
+    assert model.predict(["A"], k=1)[0]["activity"] == "B"
+    assert model.predict(["A", "B", "C"], k=1)[0]["activity"] == "E"
+    after_d = model.predict(["A", "B", "D"], k=2)
+    assert {p["activity"] for p in after_d} == {"E", "F"}
+    assert after_d[0]["support"] > 500
+
+
+def test_update_adds_one_observation_without_retraining() -> None:
+    model = NextActivityModel().fit([("A", "B", "C")] * 3)
+    assert model.predict(["A", "B"], k=1)[0]["activity"] == "C"
+    for _ in range(5):
+        model.update(["A", "B"], "X")
+    assert model.observations == 3 * 3 + 5
+    top = model.predict(["A", "B"], k=2)
+    assert top[0]["activity"] == "X" and top[0]["support"] == 8
+    assert sum(p["probability"] for p in model.predict(["A", "B"], k=10)) == pytest.approx(
+        1, abs=1e-5
+    )
+
+
+def test_an_unseen_context_backs_off_to_shorter_ones() -> None:
+    model = NextActivityModel().fit([("A", "B", "C"), ("Q", "B", "C")])
+    # (Z, B) never seen: the order-1 context B still says C.
+    assert model.predict(["Z", "B"], k=1)[0]["activity"] == "C"
+    assert NextActivityModel().predict(["A"]) == []
+
+
+def test_evaluation_trains_on_earlier_cases_and_scores_every_prefix() -> None:
+    rng = random.Random(3)
+    cases = [CaseSequence(f"c{i}", process(rng)) for i in range(1000)]
+    result = evaluate(cases, split=0.8)
+    assert (result.train_cases, result.test_cases) == (800, 200)
+    assert result.predictions == sum(len(c.activities) - 1 for c in cases[800:])
+    # A->B and ->E are certain; after B the best guess (C) is right 70 % of the time.
+    assert result.top1 > 0.85
+    assert result.top3 == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="split"):
+        evaluate(cases, split=1.0)

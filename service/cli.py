@@ -211,53 +211,69 @@ def _print_problems(problems: list[Problem]) -> None:
 def rules_check(
     path: Annotated[
         Path | None,
-        typer.Argument(help="Rule file or folder [default: CASEWISE_RULES_DIR or rules]."),
+        typer.Argument(
+            help="Rule file or folder [default: CASEWISE_RULES_DIR and the playbooks in "
+            "CASEWISE_KNOWLEDGE_DIR]."
+        ),
     ] = None,
 ) -> None:
     """Load rule files and print every problem as file:line:col: message (exit 1 if any)."""
     settings = _settings()
-    target = path or settings.rules_dir
-    if not target.exists():
-        _fail(f"{target} does not exist; pass a rule file or a folder of rule files", 2)
-    names: list[str] = []
-    if target.is_dir():
-        registry = Registry(max_firings=settings.max_firings)
-        problems = registry.load_dir(target)
-        names = registry.names()
-    else:
-        try:
-            names = [load_ruleset(target, max_firings=settings.max_firings).name]
-            problems = []
-        except RuleFileError as exc:
-            problems = exc.problems
-    if problems:
-        _print_problems(problems)
-        files = len({p.path for p in problems})
-        _fail(f"{len(problems)} problem(s) in {files} file(s)")
-    if not names:
-        _fail(f"no rule files in {target}")
-    out.print(f"ok: {len(names)} ruleset(s) in {target}: {', '.join(sorted(names))}", markup=False)
+    for target in _rule_targets(path, settings):
+        if not target.exists():
+            _fail(f"{target} does not exist; pass a rule file or a folder of rule files", 2)
+        names: list[str] = []
+        if target.is_dir():
+            registry = Registry(max_firings=settings.max_firings)
+            problems = registry.load_dir(target)
+            names = registry.names()
+        else:
+            try:
+                names = [load_ruleset(target, max_firings=settings.max_firings).name]
+                problems = []
+            except RuleFileError as exc:
+                problems = exc.problems
+        if problems:
+            _print_problems(problems)
+            files = len({p.path for p in problems})
+            _fail(f"{len(problems)} problem(s) in {files} file(s)")
+        if not names:
+            _fail(f"no rule files in {target}")
+        out.print(f"ok: {len(names)} file(s) in {target}: {', '.join(sorted(names))}", markup=False)
+
+
+def _rule_targets(path: Path | None, settings: Settings) -> list[Path]:
+    """The given path, or the rules folder and (when it exists) the playbooks folder."""
+    if path is not None:
+        return [path]
+    playbooks = settings.knowledge_dir / "playbooks"
+    return [settings.rules_dir, *([playbooks] if playbooks.is_dir() else [])]
 
 
 @rules_app.command("test")
 def rules_test(
     path: Annotated[
         Path | None,
-        typer.Argument(help="Test file, rule file or folder [default: CASEWISE_RULES_DIR]."),
+        typer.Argument(
+            help="Test file, rule file or folder [default: CASEWISE_RULES_DIR and the "
+            "playbooks in CASEWISE_KNOWLEDGE_DIR]."
+        ),
     ] = None,
 ) -> None:
     """Run the example tests (*.test.yaml) beside the rule files; exit 1 if any fails."""
     from service.engine.testing import run_suite
 
     settings = _settings()
-    target = path or settings.rules_dir
-    if not target.exists():
-        _fail(f"{target} does not exist; pass a test file, rule file or folder", 2)
-    try:
-        result = run_suite(target)
-    except RuleFileError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(1) from None
-    out.print(result.report(), markup=False)
-    if result.failed > 0 or getattr(result, "problems", None):
+    failed = False
+    for target in _rule_targets(path, settings):
+        if not target.exists():
+            _fail(f"{target} does not exist; pass a test file, rule file or folder", 2)
+        try:
+            result = run_suite(target)
+        except RuleFileError as exc:
+            _print_problems(exc.problems)
+            raise typer.Exit(1) from None
+        out.print(result.report(), markup=False)
+        failed = failed or result.failed > 0 or bool(getattr(result, "problems", None))
+    if failed:
         raise typer.Exit(1)

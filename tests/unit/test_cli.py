@@ -106,14 +106,14 @@ def test_decide_with_unreadable_input_exits_2(tmp_path: Path, text: str, problem
 def test_rules_check_passes_a_correct_folder() -> None:
     result = runner.invoke(app, ["rules", "check", str(RULES)])
     assert result.exit_code == 0, result.output
-    assert "ok: 2 ruleset(s)" in result.stdout
+    assert "ok: 2 file(s)" in result.stdout
     assert "discount, invoice-approval" in result.stdout
 
 
 def test_rules_check_passes_a_correct_file() -> None:
     result = runner.invoke(app, ["rules", "check", str(RULES / "discount.yaml")])
     assert result.exit_code == 0, result.output
-    assert "ok: 1 ruleset(s)" in result.stdout
+    assert "ok: 1 file(s)" in result.stdout
 
 
 def test_rules_check_reports_file_line_col_and_exits_1() -> None:

@@ -22,7 +22,7 @@ from rich.progress import (
 
 from service.engine import CasewiseError
 from service.graph import demo, importer
-from service.graph.db import Graph, GraphError, apply_schema
+from service.graph.db import Graph, GraphError, GraphNotConfigured, apply_schema, connect_from
 from service.settings import SettingsError, load_settings
 
 graph_app = typer.Typer(
@@ -54,20 +54,10 @@ def _graph() -> Iterator[Graph]:
         settings = load_settings()
     except SettingsError as exc:
         _fail(str(exc), 2)
-    if not settings.neo4j_uri:
-        _fail(
-            "NEO4J_URI is not set, so there is no graph to write to. Start the local Neo4j with "
-            "`casewise neo4j start` and set NEO4J_URI=bolt://127.0.0.1:7687 "
-            "(or point NEO4J_URI at your Neo4j server).",
-            2,
-        )
     try:
-        graph = Graph.connect(
-            settings.neo4j_uri,
-            settings.neo4j_user,
-            settings.neo4j_password.get_secret_value(),
-            settings.neo4j_database,
-        )
+        graph = connect_from(settings)
+    except GraphNotConfigured as exc:
+        _fail(str(exc), 2)
     except GraphError as exc:
         _fail(str(exc))
     try:

@@ -18,12 +18,15 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, LiteralString, TypeVar
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from service.engine import CasewiseError
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 log = logging.getLogger("casewise.graph")
 
@@ -224,6 +227,29 @@ class GraphHandle:
     def close(self) -> None:
         if self.graph is not None:
             self.graph.close()
+
+
+NOT_CONFIGURED = (
+    "NEO4J_URI is not set, so there is no case graph. Start the local Neo4j with "
+    "`casewise neo4j start` and set NEO4J_URI=bolt://127.0.0.1:7687 (or point NEO4J_URI at "
+    "your Neo4j server)."
+)
+
+
+class GraphNotConfigured(GraphUnavailable):
+    """No NEO4J_URI: Casewise runs without a case graph."""
+
+
+def connect_from(settings: Settings) -> Graph:
+    """The graph the settings point at; GraphNotConfigured without NEO4J_URI."""
+    if not settings.neo4j_uri:
+        raise GraphNotConfigured(NOT_CONFIGURED)
+    return Graph.connect(
+        settings.neo4j_uri,
+        settings.neo4j_user,
+        settings.neo4j_password.get_secret_value(),
+        settings.neo4j_database,
+    )
 
 
 def schema_statements(path: Path) -> list[str]:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from service.engine import CasewiseError
-from service.graph.db import Graph, GraphError
+from service.graph.db import Graph, GraphError, GraphNotConfigured, connect_from
 from service.recommend import mining, nextaction
 from service.settings import Settings, SettingsError, load_settings
 
@@ -39,19 +39,10 @@ def _settings() -> Settings:
 
 @contextmanager
 def _graph(settings: Settings) -> Iterator[Graph]:
-    if not settings.neo4j_uri:
-        _fail(
-            "NEO4J_URI is not set, so there is no graph to learn from. Start the local Neo4j "
-            "with `casewise neo4j start` and set NEO4J_URI=bolt://127.0.0.1:7687.",
-            2,
-        )
     try:
-        graph = Graph.connect(
-            settings.neo4j_uri,
-            settings.neo4j_user,
-            settings.neo4j_password.get_secret_value(),
-            settings.neo4j_database,
-        )
+        graph = connect_from(settings)
+    except GraphNotConfigured as exc:
+        _fail(str(exc), 2)
     except GraphError as exc:
         _fail(str(exc))
     try:

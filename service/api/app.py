@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
 
 from service.api import cases, decisions, recommendations, rulesets, suggestions
 from service.api.body import BodyLimitMiddleware
@@ -18,6 +19,8 @@ from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings, load_settings
+from service.web import pages
+from service.web.templating import STATIC
 
 log = logging.getLogger("casewise.api")
 
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(cases.router)
     app.include_router(recommendations.router)
     app.include_router(suggestions.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 

@@ -12,6 +12,10 @@
  500   internal            a bug; the body carries an error id that is logged with the traceback
  503   graph-unavailable   the case graph is not configured (NEO4J_URI unset) or not reachable
 =====  ==================  ==========================================================
+
+A request that prefers HTML (a browser: ``text/html`` in its Accept header, before any JSON)
+gets the same code, message and details as a readable page (``error.html``); a 500 page shows
+the error id and never a traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from service.api.responses import JSON
 from service.engine import DecisionError, InputError, UnknownRuleset
 from service.graph.db import GraphError
 from service.graph.models import error_path
+from service.web.templating import render
 
 log = logging.getLogger("casewise.api")
 
@@ -76,6 +81,29 @@ def error_response(
     return JSON(error_body(code, message, details), status_code=status, headers=headers)
 
 
+def prefers_html(request: Request) -> bool:
+    """Tell whether the client asks for HTML before JSON (a browser), not an API client."""
+    accept = request.headers.get("accept", "").lower()
+    html = accept.find("text/html")
+    if html < 0:
+        return False
+    json = accept.find("application/json")
+    return json < 0 or html < json
+
+
+def respond(
+    request: Request, status: int, error: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    """Give the error as JSON, or as an HTML page to a client that prefers HTML."""
+    if prefers_html(request):
+        phrase = HTTPStatus(status).phrase
+        page = render(request, "error.html", status, error=error, phrase=phrase, http_status=status)
+        if headers:
+            page.headers.update(headers)
+        return page
+    return JSON({"error": error}, status_code=status, headers=headers)
+
+
 def describe_error(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Give the status and ``error`` object for an engine error (used per batch item too)."""
     if isinstance(exc, InputError):
@@ -114,29 +142,31 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _on_engine_error(request: Request, exc: Exception) -> Response:
     status, error = describe_error(exc)
-    return JSON({"error": error}, status_code=status)
+    return respond(request, status, error)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = _validation_details(exc)
     fields = ", ".join(d["field"] for d in details)
-    return error_response(422, "invalid-input", f"invalid request: {fields}", details)
+    error = error_object("invalid-input", f"invalid request: {fields}", details)
+    return respond(request, 422, error)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers) if exc.headers else None
+    phrase = HTTPStatus(exc.status_code).phrase
+    own = exc.detail if exc.detail and exc.detail != phrase else None  # a route's own message
     if exc.status_code == 404:
-        message = f"no route {request.method} {request.url.path}; see /docs for the API"
-        return error_response(404, "not-found", message, headers=headers)
+        message = own or f"no route {request.method} {request.url.path}; see /docs for the API"
+        return respond(request, 404, error_object("not-found", message), headers)
     if exc.status_code == 405:
         allowed = headers.get("Allow", "") if headers else ""
         message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
-        return error_response(405, "method-not-allowed", message, headers=headers)
-    phrase = HTTPStatus(exc.status_code).phrase
+        return respond(request, 405, error_object("method-not-allowed", message), headers)
     code = phrase.lower().replace(" ", "-").replace("'", "")
-    return error_response(exc.status_code, code, str(exc.detail or phrase), headers=headers)
+    return respond(request, exc.status_code, error_object(code, str(own or phrase)), headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -175,5 +205,5 @@ class InternalErrorMiddleware:
         except Exception as exc:
             if started:
                 raise
-            response = JSON({"error": internal_error(exc)}, status_code=500)
+            response = respond(Request(scope), 500, internal_error(exc))
             await response(scope, receive, send)

@@ -1,0 +1,169 @@
+"""The pages: the worklist, a case with its recommended actions, the rules being served.
+
+No JavaScript is needed: filters are GET forms, accept and override are POST forms answered
+with a 303 back to the case page. Errors a person can fix (a short override reason, a
+recommendation decided meanwhile) re-render the case page with the message next to the form;
+every other error goes to the one error handler, which renders HTML for browsers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from service.api.cases import get_graph
+from service.api.errors import ApiError
+from service.engine import Problem, Registry
+from service.graph.db import Graph
+from service.graph.models import CASE_TYPE_PATTERN, ID_PATTERN
+from service.recommend import feedback
+from service.recommend.feedback import AlreadyDecided, InvalidFeedback
+from service.recommend.playbooks import PlaybookRegistry
+from service.settings import Settings
+from service.web import views
+from service.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# Until sign-in comes, the expert is named in the form; this is its default.
+DEFAULT_EXPERT = "expert"
+
+
+def _invalid(field: str, message: str, value: Any) -> ApiError:
+    detail = {"field": field, "message": message, "value": value}
+    return ApiError(422, "invalid-input", f"invalid {field}: {message}", [detail])
+
+
+def _filters(request: Request) -> views.Filters:
+    """Read the worklist filters from the query string; an empty field means no filter."""
+    params = request.query_params
+    case_type = params.get("type", "").strip() or None
+    if case_type is not None and not re.fullmatch(CASE_TYPE_PATTERN, case_type):
+        raise _invalid("type", "a case type is lower-case words joined by dashes", case_type)
+    status = params.get("status", "open").strip() or None
+    if status is not None and status not in views.STATUSES:
+        raise _invalid("status", f"one of {', '.join(views.STATUSES)}, or empty", status)
+    due_text = params.get("due_before", "").strip()
+    try:
+        due_before = dt.date.fromisoformat(due_text) if due_text else None
+    except ValueError:
+        raise _invalid("due_before", "a date as YYYY-MM-DD", due_text) from None
+    page_text = params.get("page", "1").strip() or "1"
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise _invalid("page", "a whole number from 1", page_text)
+    return views.Filters(case_type, status, due_before, int(page_text))
+
+
+@router.get("/")
+@router.get("/cases")
+async def worklist_page(request: Request) -> Response:
+    """The worklist: open cases, overdue first, then by priority and deadline."""
+    filters = _filters(request)
+    graph = await run_in_threadpool(get_graph, request)
+    now = dt.datetime.now(dt.UTC)
+    data = await run_in_threadpool(views.worklist, graph, filters, now)
+    return render(
+        request, "worklist.html", filters=filters, statuses=views.STATUSES, now=now, **data
+    )
+
+
+def _check_id(value: str, field: str) -> None:
+    if not re.fullmatch(ID_PATTERN, value):
+        raise _invalid(field, "letters, digits and . _ : - only, 1 to 100 of them", value)
+
+
+async def _case_response(
+    request: Request, case_id: str, status: int = 200, form_error: dict[str, Any] | None = None
+) -> Response:
+    _check_id(case_id, "case_id")
+    graph = await run_in_threadpool(get_graph, request)
+    settings: Settings = request.app.state.settings
+    playbooks: PlaybookRegistry = request.app.state.playbooks
+    data = await run_in_threadpool(views.case_page, graph, playbooks, case_id, settings.link_depth)
+    return render(
+        request,
+        "case.html",
+        status=status,
+        form_error=form_error,
+        default_expert=DEFAULT_EXPERT,
+        **data,
+    )
+
+
+@router.get("/cases/{case_id}")
+async def case_page(request: Request, case_id: str) -> Response:
+    """One case: summary, parties, evidence, timeline, linked cases, recommended actions."""
+    return await _case_response(request, case_id)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """Give the fields of a url-encoded form (the last value of a repeated field)."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+async def _decide(request: Request, case_id: str, rid: str, outcome: str) -> Response:
+    _check_id(case_id, "case_id")
+    _check_id(rid, "rid")
+    form = await _form(request)
+    # The expert is a form field until sign-in exists; then it is the signed-in user's id.
+    expert = form.get("expert", "").strip() or DEFAULT_EXPERT
+    graph: Graph = await run_in_threadpool(get_graph, request)
+    playbooks: PlaybookRegistry = request.app.state.playbooks
+    try:
+        _check_id(expert, "expert")
+        if outcome == "accept":
+            await run_in_threadpool(feedback.accept, graph, case_id, rid, expert)
+        else:
+            action, reason = form.get("action", ""), form.get("reason", "")
+            await run_in_threadpool(
+                lambda: feedback.override(
+                    graph, case_id, rid, expert, action, reason, catalogue=playbooks.actions
+                )
+            )
+    except (ApiError, InvalidFeedback, AlreadyDecided) as exc:
+        error = {"rid": rid, "outcome": outcome, "message": exc.message, "details": exc.details}
+        status = exc.status
+        return await _case_response(request, case_id, status, {**error, "values": form})
+    return RedirectResponse(f"/cases/{case_id}#timeline", status_code=303)
+
+
+@router.post("/cases/{case_id}/recommendations/{rid}/accept")
+async def accept(request: Request, case_id: str, rid: str) -> Response:
+    """Record that the expert took the recommended action; back to the case page."""
+    return await _decide(request, case_id, rid, "accept")
+
+
+@router.post("/cases/{case_id}/recommendations/{rid}/override")
+async def override(request: Request, case_id: str, rid: str) -> Response:
+    """Record the action the expert took instead, and why; back to the case page."""
+    return await _decide(request, case_id, rid, "override")
+
+
+@router.get("/rules")
+async def rules_page(request: Request) -> Response:
+    """Every ruleset and playbook with its version and load status, problems by position."""
+    registry: Registry = request.app.state.registry
+    problems: list[Problem] = request.app.state.load_problems
+    playbooks: PlaybookRegistry = request.app.state.playbooks
+    files = views.rule_files(registry, problems, playbooks)
+    return render(request, "rules.html", rulesets=files["rulesets"], playbooks=files["playbooks"])
+
+
+@router.get("/rules/{name}")
+async def ruleset_page(request: Request, name: str) -> Response:
+    """One ruleset or playbook: inputs, rules, decision tables, and its example tests."""
+    registry: Registry = request.app.state.registry
+    playbooks: PlaybookRegistry = request.app.state.playbooks
+    ruleset = views.find_ruleset(registry, playbooks, name)
+    if ruleset is None:
+        raise HTTPException(404, f"no ruleset or playbook {name!r}; /rules lists them")
+    data = await run_in_threadpool(views.ruleset_page, ruleset)
+    return render(request, "ruleset.html", **data)

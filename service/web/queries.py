@@ -1,0 +1,35 @@
+"""The Cypher the pages read with: the worklist, with pending recommendations per case."""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+_FILTER: LiteralString = """
+MATCH (c:Case)
+WHERE ($type IS NULL OR c.type = $type)
+  AND ($status IS NULL OR c.status = $status)
+  AND ($due_before IS NULL OR c.due_at < $due_before)
+"""
+
+WORKLIST_COUNT: LiteralString = _FILTER + "RETURN count(c) AS total\n"
+
+# Overdue first (a closed case is never overdue), then priority (1 most urgent), then the
+# earliest deadline; cases without a deadline come last within their priority.
+WORKLIST: LiteralString = (
+    _FILTER
+    + """
+WITH c, (c.status <> 'closed' AND c.due_at IS NOT NULL AND c.due_at < $now) AS overdue
+RETURN c {.id, .type, .status, .priority, .opened_at, .due_at} AS case, overdue,
+  COUNT { MATCH (r:Recommendation)-[:FOR]->(c) WHERE r.status = 'open' } AS pending
+ORDER BY overdue DESC, c.priority, c.due_at IS NULL, c.due_at, c.id
+SKIP $offset
+LIMIT $limit
+"""
+)
+
+CASE_TYPES: LiteralString = """
+MATCH (c:Case)
+RETURN DISTINCT c.type AS type
+ORDER BY type
+LIMIT 200
+"""

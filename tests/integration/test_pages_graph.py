@@ -1,0 +1,328 @@
+"""The pages against the real Neo4j: worklist order and filters, the case page, deciding."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from service.api import create_app
+from service.engine import Registry
+from service.graph.db import Graph
+from service.graph.demo import DemoSet, generate_set, write_demo
+from service.settings import Settings
+from tests.fixtures import RULES
+from tests.pagetree import Node, parse
+
+from .conftest import KNOWLEDGE
+
+if TYPE_CHECKING:
+    from .conftest import Neo4jServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+FUTURE = "2099-01-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def site(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
+    settings = Settings(
+        rules_dir=RULES,
+        knowledge_dir=KNOWLEDGE,
+        neo4j_uri=neo4j_server.uri,
+        neo4j_user=neo4j_server.user,
+        neo4j_password=SecretStr(neo4j_server.password),
+        neo4j_database=neo4j_server.database,
+    )
+    with TestClient(create_app(settings, Registry())) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def demo(graph: Graph) -> DemoSet:
+    data = generate_set(24, 11, prefix=f"pg-{uuid.uuid4().hex[:10]}-")
+    write_demo(graph, data)
+    return data
+
+
+def put(site: TestClient, *cases: dict[str, Any]) -> None:
+    response = site.post("/v1/cases", json={"cases": list(cases)})
+    assert response.status_code == 200, response.text
+
+
+def case(case_id: str, case_type: str, **extra: Any) -> dict[str, Any]:
+    return {"id": case_id, "type": case_type, "opened_at": "2026-01-05T08:00:00Z", **extra}
+
+
+def claim(p: str, **extra: Any) -> dict[str, Any]:
+    """An open claim with a flagged claimant and one unverified evidence item."""
+    return {
+        "id": f"{p}c1",
+        "type": "insurance-claim",
+        "opened_at": "2026-01-05T08:00:00Z",
+        "due_at": FUTURE,
+        "parties": [
+            {"id": f"{p}ann", "kind": "person", "name": "Ann", "role": "claimant",
+             "flagged": True, "identifiers": [{"kind": "email", "value": f"ann@{p}mail.test"}]},
+        ],
+        "evidence": [
+            {"id": f"{p}ev1", "kind": "photo", "received_at": "2026-01-05T09:00:00Z",
+             "verified": True},
+            {"id": f"{p}ev2", "kind": "invoice", "received_at": "2026-01-06T09:00:00Z",
+             "effect": "contradicts"},
+        ],
+        "events": [{"id": f"{p}e1", "kind": "claim-registered", "at": "2026-01-05T08:00:00Z"}],
+        **extra,
+    }  # fmt: skip
+
+
+def page(site: TestClient, url: str, status: int = 200) -> Node:
+    response = site.get(url, headers=BROWSER)
+    assert response.status_code == status, response.text
+    return parse(response.text)
+
+
+def rows(doc: Node) -> list[Node]:
+    table = doc.find("table", id="worklist")
+    return table.one("tbody").find_all("tr") if table else []
+
+
+def row_ids(doc: Node) -> list[str]:
+    return [r.get("data-case") for r in rows(doc)]
+
+
+def kind(p: str) -> str:
+    """A case type of this test's own, so the worklist shows only its cases when filtered."""
+    return f"{p[:-1]}-kind"
+
+
+# --- worklist -----------------------------------------------------------------------------
+
+
+def test_worklist_puts_overdue_first_then_priority_and_marks_overdue(
+    site: TestClient, p: str
+) -> None:
+    t = kind(p)
+    put(
+        site,
+        case(f"{p}a", t, priority=3, due_at=FUTURE),
+        case(f"{p}b", t, priority=1, due_at=FUTURE),
+        case(f"{p}c", t, priority=5, due_at="2026-01-10T00:00:00Z"),
+        case(f"{p}d", t, priority=2, due_at="2026-01-20T00:00:00Z"),
+        case(f"{p}e", t, priority=1),
+    )
+    doc = page(site, f"/?type={t}")
+    assert row_ids(doc) == [f"{p}d", f"{p}c", f"{p}b", f"{p}e", f"{p}a"]
+    marks = {r.get("data-case"): r.one("td", cls="due").text() for r in rows(doc)}
+    assert marks[f"{p}d"].endswith("Overdue") and marks[f"{p}c"].endswith("Overdue")
+    assert "Overdue" not in marks[f"{p}b"] + marks[f"{p}a"] + marks[f"{p}e"]
+    first = rows(doc)[0]
+    assert first.one("a").get("href") == f"/cases/{p}d"
+    assert doc.one("p", id="count").text() == "Cases 1–5 of 5"
+    # the filter form keeps what was chosen
+    form = doc.one("form", cls="filters")
+    assert form.get("method") == "get"
+    options = form.one("select", id="f-type").find_all("option")
+    assert [o.get("value") for o in options if "selected" in o.attrs] == [t]
+
+
+def test_worklist_filters_by_status_and_due_date(site: TestClient, p: str) -> None:
+    t = kind(p)
+    put(
+        site,
+        case(f"{p}soon", t, due_at="2026-02-01T00:00:00Z"),
+        case(f"{p}late", t, due_at=FUTURE),
+        case(f"{p}shut", t, due_at="2026-01-15T00:00:00Z"),
+    )
+    closed = site.post(f"/v1/cases/{p}shut/close", json={"outcome": "withdrawn"})
+    assert closed.status_code == 200, closed.text
+    assert row_ids(page(site, f"/?type={t}")) == [f"{p}soon", f"{p}late"]
+    assert row_ids(page(site, f"/?type={t}&due_before=2026-03-01")) == [f"{p}soon"]
+    assert row_ids(page(site, f"/?type={t}&status=closed")) == [f"{p}shut"]
+    everything = page(site, f"/?type={t}&status=&due_before=")
+    assert sorted(row_ids(everything)) == sorted([f"{p}soon", f"{p}late", f"{p}shut"])
+    assert "Overdue" not in page(site, f"/?type={t}&status=closed").one("tbody").text()
+
+
+def test_worklist_pages_with_next_and_previous_links(site: TestClient, p: str) -> None:
+    t = kind(p)
+    put(site, *(case(f"{p}n{i:02d}", t, due_at=FUTURE, priority=3) for i in range(27)))
+    first = page(site, f"/?type={t}")
+    assert row_ids(first) == [f"{p}n{i:02d}" for i in range(25)]
+    assert first.find("a", rel="prev") is None
+    link = first.one("a", rel="next").get("href")
+    query = parse_qs(urlsplit(link).query)
+    assert query["page"] == ["2"] and query["type"] == [t]
+    second = page(site, link)
+    assert row_ids(second) == [f"{p}n25", f"{p}n26"]
+    assert second.one("p", id="count").text() == "Cases 26–27 of 27"
+    assert second.find("a", rel="next") is None
+    back = second.one("a", rel="prev").get("href")
+    assert row_ids(page(site, back)) == row_ids(first)
+
+
+def test_worklist_counts_pending_recommendations(site: TestClient, p: str) -> None:
+    put(site, claim(p, due_at="2000-01-01T00:00:00Z", priority=1))
+    url = "/?type=insurance-claim&due_before=2000-01-02"
+    before = page(site, url).one("tr", data_case=f"{p}c1").one("td", cls="pending").text()
+    assert before == "0"  # nothing recommended until someone asks
+    recommended = page(site, f"/cases/{p}c1").find_all("article", cls="recommendation")
+    after = page(site, url).one("tr", data_case=f"{p}c1").one("td", cls="pending").text()
+    assert int(after) == len(recommended) > 0
+
+
+# --- case page ----------------------------------------------------------------------------
+
+
+def test_case_page_shows_every_section(site: TestClient, p: str) -> None:
+    put(site, claim(p))
+    doc = page(site, f"/cases/{p}c1")
+    assert doc.one("h1").text() == f"Case {p}c1"
+    for section in ("summary", "recommendations", "parties", "evidence", "timeline", "links"):
+        assert doc.find("section", id=section) is not None, section
+    picture = doc.one("section", id="picture")
+    if importlib.util.find_spec("service.web.picture") is not None:
+        assert picture.one("figure", cls="picture").find("svg") is not None  # inline, not <img>
+    else:
+        assert picture.find("p", cls="none") is not None
+    assert "open" in doc.one("dd", cls="status").text()
+    ann = doc.one("section", id="parties").one("tr", data_party=f"{p}ann")
+    assert ann.one("td", cls="roles").text() == "claimant"
+    assert "Flagged" in ann.text() and f"ann@{p}mail.test" in ann.text()
+    evidence = doc.one("section", id="evidence")
+    photo, invoice = (
+        evidence.one("tr", data_evidence=f"{p}ev1"),
+        evidence.one("tr", data_evidence=f"{p}ev2"),
+    )
+    assert photo.one("td", cls="verified").text() == "verified"
+    assert invoice.one("td", cls="verified").text() == "not verified"
+    assert invoice.one("td", cls="effect").text() == "contradicts"
+    entries = doc.one("ol", cls="timeline").find_all("li")
+    times = [e.one("time").get("datetime") for e in entries]
+    assert times == sorted(times) and len(entries) == 3
+
+
+def test_case_page_recommendations_have_accept_and_override_forms(site: TestClient, p: str) -> None:
+    put(site, claim(p))
+    doc = page(site, f"/cases/{p}c1")
+    recs = doc.one("section", id="recommendations").find_all("article", cls="recommendation")
+    assert {"refer-to-siu", "verify-evidence"} <= {r.get("data-action") for r in recs}
+    siu = next(r for r in recs if r.get("data-action") == "refer-to-siu")
+    assert "flagged" in siu.one("p", cls="rationale").text()
+    assert siu.one("span", cls="score").text().startswith("score ")
+    assert f"{p}ann" in siu.one("details", cls="evidence-of").text()
+    rid = siu.get("id")
+    accept = siu.one("form", cls="accept")
+    assert accept.get("method") == "post"
+    assert accept.get("action") == f"/cases/{p}c1/recommendations/{rid}/accept"
+    override = siu.one("form", cls="override")
+    assert override.get("action") == f"/cases/{p}c1/recommendations/{rid}/override"
+    options = [o.get("value") for o in override.one("select").find_all("option")]
+    assert options and "refer-to-siu" not in options and "request-documents" in options
+    reason = override.one("textarea", name="reason")
+    assert "required" in reason.attrs
+    assert override.one("input", name="expert").get("value") == "expert"
+
+
+def recommendation(doc: Node, action: str) -> Node:
+    recs = doc.one("section", id="recommendations").find_all("article", cls="recommendation")
+    return next(r for r in recs if r.get("data-action") == action)
+
+
+def test_override_with_a_reason_is_recorded_and_shown_in_the_timeline(
+    site: TestClient, graph: Graph, p: str
+) -> None:
+    put(site, claim(p))
+    rid = recommendation(page(site, f"/cases/{p}c1"), "refer-to-siu").get("id")
+    form = {"expert": f"{p}kim", "action": "request-documents", "reason": "the photos look genuine"}
+    response = site.post(
+        f"/cases/{p}c1/recommendations/{rid}/override",
+        data=form,
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/cases/{p}c1#timeline"
+    stored = graph.read(
+        "MATCH (d:ExpertDecision)-[:ON]->(:Recommendation {id: $rid}) "
+        "RETURN d.outcome AS outcome, d.action AS action, d.reason AS reason",
+        rid=rid,
+    )
+    assert stored == [
+        {"outcome": "overridden", "action": "request-documents", "reason": form["reason"]}
+    ]
+    doc = page(site, response.headers["location"])
+    taken = doc.one("ol", cls="timeline").one("li", data_kind="request-documents")
+    assert f"by {p}kim" in taken.text() and "overridden" in taken.text()
+    assert taken.one("q", cls="reason").text() == "the photos look genuine"
+    assert doc.find("article", id=rid) is None  # decided: no longer offered
+
+
+def test_short_reason_rerenders_the_page_with_the_error_by_the_form(
+    site: TestClient, graph: Graph, p: str
+) -> None:
+    put(site, claim(p))
+    rid = recommendation(page(site, f"/cases/{p}c1"), "refer-to-siu").get("id")
+    response = site.post(
+        f"/cases/{p}c1/recommendations/{rid}/override",
+        data={"expert": "expert", "action": "request-documents", "reason": "no"},
+        headers=BROWSER,
+    )
+    assert response.status_code == 422
+    doc = parse(response.text)
+    article = doc.one("article", id=rid)
+    assert "at least 3 words" in article.one("p", id=f"error-{rid}").text()
+    assert article.one("textarea", name="reason").text() == "no"
+    assert not graph.read(
+        "MATCH (d:ExpertDecision)-[:ON]->(:Recommendation {id: $rid}) RETURN d", rid=rid
+    )
+
+
+def test_accept_then_deciding_again_is_a_conflict_shown_on_the_page(
+    site: TestClient, p: str
+) -> None:
+    put(site, claim(p))
+    rid = recommendation(page(site, f"/cases/{p}c1"), "refer-to-siu").get("id")
+    url = f"/cases/{p}c1/recommendations/{rid}/accept"
+    first = site.post(url, data={"expert": "expert"}, headers=BROWSER, follow_redirects=False)
+    assert first.status_code == 303
+    doc = page(site, first.headers["location"])
+    taken = doc.one("ol", cls="timeline").one("li", data_kind="refer-to-siu")
+    assert "accepted" in taken.text()
+    again = site.post(url, data={"expert": "expert"}, headers=BROWSER)
+    assert again.status_code == 409
+    assert "decided already" in parse(again.text).one("p", id="form-error").text()
+
+
+def test_why_there_are_no_recommendations(site: TestClient, p: str) -> None:
+    put(site, claim(p, id=f"{p}shut"), case(f"{p}odd", kind(p)))
+    assert site.post(f"/v1/cases/{p}shut/close", json={"outcome": "paid"}).status_code == 200
+    assert "closed" in page(site, f"/cases/{p}shut").one("p", id="why-none").text()
+    why = page(site, f"/cases/{p}odd").one("p", id="why-none").text()
+    assert "no playbook" in why and kind(p) in why
+
+
+def test_unknown_case_is_a_404_page(site: TestClient, p: str) -> None:
+    doc = page(site, f"/cases/{p}nope", 404)
+    assert doc.one("section", id="error").get("data-code") == "not-found"
+
+
+def test_ring_case_shows_its_linked_cases_with_the_path(site: TestClient, demo: DemoSet) -> None:
+    ring = demo.rings[0]
+    doc = page(site, f"/cases/{ring[0]}")
+    links = doc.one("section", id="links")
+    linked = {r.get("data-case") for r in links.one("tbody").find_all("tr")}
+    assert set(ring[1:]) <= linked
+    path = links.one("tr", data_case=ring[1]).one("td", cls="via").text()
+    assert path.startswith(ring[0]) and path.endswith(ring[1]) and " → " in path
+    # the recommendation's graph evidence reads as paths too, not as raw data
+    siu = recommendation(doc, "refer-to-siu").one("details", cls="evidence-of")
+    paths = [li.text() for li in siu.find_all("li") if li.text().startswith("Case ")]
+    assert paths and all(" → " in p and "{" not in p for p in paths)

@@ -21,9 +21,9 @@ from starlette.responses import RedirectResponse, Response
 from service.api.cases import get_graph
 from service.api.errors import ApiError
 from service.engine import Problem, Registry
-from service.graph.db import Graph
+from service.graph.db import Graph, GraphHandle, GraphUnavailable
 from service.graph.models import CASE_TYPE_PATTERN, ID_PATTERN
-from service.recommend import feedback
+from service.recommend import feedback, mining
 from service.recommend.feedback import AlreadyDecided, InvalidFeedback
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
@@ -154,7 +154,38 @@ async def rules_page(request: Request) -> Response:
     problems: list[Problem] = request.app.state.load_problems
     playbooks: PlaybookRegistry = request.app.state.playbooks
     files = views.rule_files(registry, problems, playbooks)
-    return render(request, "rules.html", rulesets=files["rulesets"], playbooks=files["playbooks"])
+    suggestions, note = await run_in_threadpool(_suggestions, request, playbooks)
+    return render(
+        request,
+        "rules.html",
+        rulesets=files["rulesets"],
+        playbooks=files["playbooks"],
+        suggestions=suggestions,
+        suggestions_note=note,
+    )
+
+
+def _suggestions(
+    request: Request, playbooks: PlaybookRegistry
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Override-mining suggestions for the rules page, or why there are none to show."""
+    handle: GraphHandle = request.app.state.graph
+    if not handle.configured:
+        return [], "No case graph is configured (NEO4J_URI), so there are no expert decisions."
+    settings: Settings = request.app.state.settings
+    catalogue = {a.id: tuple(a.case_types) for a in playbooks.actions.values()}
+    try:
+        found = mining.suggest(
+            handle.prepare(),
+            settings.knowledge_dir / "playbooks",
+            set(catalogue),
+            min_rate=settings.suggest_min_rate,
+            min_decisions=settings.suggest_min_decisions,
+            case_types=catalogue,
+        )
+    except GraphUnavailable as exc:
+        return [], f"The case graph does not answer: {exc}"
+    return [s.to_dict() for s in found], None
 
 
 @router.get("/rules/{name}")

@@ -232,6 +232,13 @@ def test_suggestions_by_cli_and_api(
         assert client.get("/v1/suggestions", params={"min_rate": 2}).status_code == 422
         only = client.get("/v1/suggestions", params={"playbook": name}).json()["suggestions"]
         assert {s["playbook"] for s in only} == {name} and len(only) == 2
+        # the rules page shows the same suggestions, with their diffs and cases, to authors
+        page = client.get("/rules", headers={"accept": "text/html"})
+        assert page.status_code == 200
+        for rule in ("not-contacted", "unverified-evidence"):
+            assert f'data-rule="{name}/{rule}"' in page.text
+        assert "+        weight: 0.12" in page.text
+        assert f'href="/cases/{body[0]["cases"][0]}"' in page.text
 
 
 def test_without_a_graph_suggestions_answer_503(knowledge: tuple[Path, str]) -> None:

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-bench run test check lint typecheck bench fmt
+.PHONY: install install-bench browser run test check lint typecheck bench fmt
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,14 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev,bench]'
 	touch $@ $(VENV)/.installed
 
+# Debian's headless Chromium for tests/browser (Playwright drives it; no browser is downloaded).
+# Installed only when missing; `apt-get update` first only when the package lists are stale.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+browser:
+	@[ -x $(CHROMIUM) ] || $(APT_INSTALL) || { $(SUDO) apt-get update && $(APT_INSTALL); }
+
 # Starts the local Neo4j unless NEO4J_URI is set, loads the demo cases into an empty graph,
 # then serves the example rules (Ctrl-C stops both).
 run: install
@@ -34,7 +42,9 @@ run: install
 # afterwards; tests get a server and data folder of their own, apart from `make run`'s.
 # pytest exits 5 when it collected no tests; that is not a failure here.
 TEST_NEO4J := CASEWISE_NEO4J_DATA_DIR=var/neo4j-test CASEWISE_NEO4J_PORT=7688
-test: install
+test: install browser
+	@# the tests' own graph starts empty each run (they isolate by id prefix, never by wiping)
+	@$(TEST_NEO4J) $(BIN)/casewise neo4j stop >/dev/null 2>&1; rm -rf var/neo4j-test
 	$(TEST_NEO4J) tools/neo4j/with-neo4j.sh $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 

@@ -165,6 +165,9 @@ async def rules_page(request: Request) -> Response:
     )
 
 
+SHOWN_SUGGESTIONS = 20
+
+
 def _suggestions(
     request: Request, playbooks: PlaybookRegistry
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -185,7 +188,13 @@ def _suggestions(
         )
     except GraphUnavailable as exc:
         return [], f"The case graph does not answer: {exc}"
-    return [s.to_dict() for s in found], None
+    note = None
+    if len(found) > SHOWN_SUGGESTIONS:
+        note = (
+            f"The {SHOWN_SUGGESTIONS} most overridden of {len(found)} rules are shown; "
+            "`casewise rules suggest` and GET /v1/suggestions list them all."
+        )
+    return [s.to_dict() for s in found[:SHOWN_SUGGESTIONS]], note
 
 
 @router.get("/rules/{name}")

@@ -1,27 +1,18 @@
-"""Neo4j for the integration tests: one real server per test session (docs/neo4j.md).
-
-With NEO4J_URI set (``tools/neo4j/with-neo4j.sh`` sets it for ``make test``) the tests use that
-server; otherwise the first test that asks starts the local one and the session stops it at
-the end. Tests isolate themselves with unique ids; nothing here resets the graph.
+"""Helpers of the integration tests: unique ids per test, counting a prefix's graph, the CLI's
+environment. The Neo4j fixtures (``neo4j_server``, ``neo4j_driver``, ``graph``) are in
+``tests/conftest.py``, shared with the browser tests.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
 
-import neo4j
 import pytest
 
-from service.graph import local
-from service.graph.db import Graph, apply_schema
+from service.graph.db import Graph
+from tests.conftest import KNOWLEDGE, SCHEMA, Neo4jServer
 
-KNOWLEDGE = Path(__file__).parents[2] / "knowledge"
-SCHEMA = KNOWLEDGE / "schema.cypher"
+__all__ = ["KNOWLEDGE", "SCHEMA", "Neo4jServer", "cli_env", "graph_size"]
 
 # Everything within two steps of the prefix's cases: parties, evidence, events, identifiers.
 NODES = """
@@ -36,62 +27,6 @@ MATCH path = (c)-[*1..2]-()
 UNWIND relationships(path) AS r
 RETURN count(DISTINCT r) AS n
 """
-
-
-@dataclass(frozen=True)
-class Neo4jServer:
-    """Where the session's Neo4j is, and the launcher's status if it is the local one."""
-
-    uri: str
-    user: str
-    password: str
-    database: str
-    local: local.Status | None
-
-
-def _local_status_for(uri: str) -> local.Status | None:
-    """Give the local server's status if ``uri`` points at it, else None."""
-    status = local.status()
-    parts = urlsplit(uri)
-    if status.running and parts.hostname in {"127.0.0.1", "localhost"}:
-        return status if parts.port == status.port else None
-    return None
-
-
-@pytest.fixture(scope="session")
-def neo4j_server() -> Iterator[Neo4jServer]:
-    """The session's Neo4j: NEO4J_URI's, or the local one started for this session."""
-    user = os.environ.get("NEO4J_USER", local.LOCAL_USER)
-    password = os.environ.get("NEO4J_PASSWORD", local.LOCAL_PASSWORD)
-    database = os.environ.get("NEO4J_DATABASE", "neo4j")
-    uri = os.environ.get("NEO4J_URI")
-    if uri:
-        yield Neo4jServer(uri, user, password, database, _local_status_for(uri))
-        return
-    # Stops the server at the end only if this session started it.
-    with local.running() as status:
-        assert status.uri is not None
-        yield Neo4jServer(status.uri, user, password, database, status)
-
-
-@pytest.fixture(scope="session")
-def neo4j_driver(neo4j_server: Neo4jServer) -> Iterator[neo4j.Driver]:
-    """One driver for the whole session, as the service has one for its whole life."""
-    auth = (neo4j_server.user, neo4j_server.password)
-    with neo4j.GraphDatabase.driver(neo4j_server.uri, auth=auth) as driver:
-        driver.verify_connectivity()
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
-    """One Graph on the session's Neo4j, with the schema applied."""
-    graph = Graph.connect(
-        neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database
-    )
-    apply_schema(graph, SCHEMA)
-    yield graph
-    graph.close()
 
 
 @pytest.fixture

@@ -1,0 +1,288 @@
+"""A real ``casewise serve`` on demo data, and Debian's headless Chromium driven by Playwright.
+
+The server runs once for the browser tests on a free port, against the session's Neo4j
+(``neo4j_server`` in ``tests/conftest.py``), serving a copy of ``rules/`` with one broken file
+added. Each page a test visits is saved, once ``arrive`` has checked it, as
+``test-artifacts/browser/<test>-<n>-<path>.png`` for a person to look at; the page a test
+failed on as ``<test>-<n>-failed.png``. There is no sign-in yet: ``sign_in`` is the one place
+to add it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from service.graph.db import Graph
+from service.graph.demo import DemoSet, generate_set, write_demo
+from tests.conftest import KNOWLEDGE, Neo4jServer
+
+ROOT = Path(__file__).parents[2]
+RULES = ROOT / "rules"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+# Quiet and self-contained: no GPU, no QUIC, no first-run page, no update or sync traffic.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CASEWISE = Path(sys.executable).parent / "casewise"
+
+# A rule file the server refuses: a misspelt field, at line 9, column 11.
+BROKEN_NAME = "broken-example"
+BROKEN_RULES = """\
+ruleset: broken-example
+description: Reads a misspelt field, so the server refuses it and /rules says where.
+input:
+  amount: {type: number, required: true}
+output:
+  route: {type: string}
+rules:
+  - id: big
+    when: amout > 100
+    then: {set: {route: manager}}
+"""
+BROKEN_POSITION = f"{BROKEN_NAME}.yaml:9:11"
+
+# The demo's ring claim that the expert flow opens is made the head of the worklist: open,
+# priority 1 and overdue since before any case of an earlier run (a later run goes further
+# back), so the worklist's order puts it first whatever else the test graph holds.
+HEAD_DUE = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the browser tests, saying why, on a machine without Debian's Chromium."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing: `make browser` installs it")
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(skip)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo data the server shows, and the ring claim the expert flow opens."""
+
+    data: DemoSet
+    prefix: str
+    ring_claim: str
+
+
+@dataclass(frozen=True)
+class Site:
+    """The running server: its address, its log, the rules folder it serves."""
+
+    url: str
+    log: Path
+    rules: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="package")
+def demo(graph: Graph) -> Demo:
+    """Demo data under a prefix of this session; one open ring claim heads the worklist."""
+    prefix = f"b{uuid.uuid4().hex[:8]}-"
+    data = generate_set(40, 7, prefix=prefix)
+    ring = data.rings[0]
+    claim_id = next(c for c in ring if c not in data.closings)
+    due = HEAD_DUE - timedelta(seconds=int(time.time()))
+    data.cases[:] = [
+        c.model_copy(update={"status": "open", "priority": 1, "due_at": due})
+        if c.id == claim_id
+        else c
+        for c in data.cases
+    ]
+    write_demo(graph, data)
+    return Demo(data, prefix, claim_id)
+
+
+@pytest.fixture(scope="package")
+def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example rules with one broken file beside them."""
+    folder = tmp_path_factory.mktemp("rules")
+    for path in RULES.glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
+    (folder / f"{BROKEN_NAME}.yaml").write_text(BROKEN_RULES)
+    return folder
+
+
+@pytest.fixture(scope="package")
+def site(
+    neo4j_server: Neo4jServer, demo: Demo, rules_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """A real ``casewise serve`` (uvicorn) on a free port, on the session's Neo4j."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
+    env |= {
+        "NEO4J_URI": neo4j_server.uri,
+        "NEO4J_USER": neo4j_server.user,
+        "NEO4J_PASSWORD": neo4j_server.password,
+        "NEO4J_DATABASE": neo4j_server.database,
+        "CASEWISE_KNOWLEDGE_DIR": str(KNOWLEDGE),
+    }
+    command = [str(CASEWISE), "serve", "--port", str(port), "--rules", str(rules_dir)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"casewise serve exited {process.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"casewise serve not ready after 60 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield Site(url, log, rules_dir)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# Package scope: Playwright's sync API keeps an asyncio loop running in the main thread while
+# it is open, so it must be closed before other tests call asyncio.run().
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; Playwright gives it a fresh user-data dir of its own."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def _slug(url: str) -> str:
+    path = urlsplit(url).path.strip("/") or "worklist"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", path)[:80]
+
+
+class Camera:
+    """Saves the page as ``<test>-<n>-<path>.png`` under ``test-artifacts/browser/``."""
+
+    def __init__(self, page: Page, test: str) -> None:
+        self.page = page
+        self.test = re.sub(r"[^A-Za-z0-9._-]+", "_", test)
+        self.count = 0
+        for old in ARTIFACTS.glob(f"{self.test}-*.png"):
+            old.unlink()
+
+    def __call__(self, label: str = "") -> Path:
+        self.count += 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = f"{self.test}-{self.count:02d}-{label or _slug(self.page.url)}.png"
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+        return ARTIFACTS / name
+
+
+FAILED = pytest.StashKey[bool]()
+CAMERA = pytest.StashKey[Camera]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember whether a test failed, so that its page is saved as it was then."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page of a fresh browser context (no cookies, no storage) on the site."""
+    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    camera = Camera(page, request.node.name)
+    request.node.stash[CAMERA] = camera
+    yield page
+    if request.node.stash.get(FAILED, False):
+        camera("failed")
+    context.close()
+
+
+@pytest.fixture
+def arrive(page: Page, request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Give a function that checks the page arrived at (its heading) and saves a picture of it.
+
+    Call it after every navigation (``goto``, a link, a form's redirect): so each page a test
+    visits is saved once it has loaded and shows what the test expects.
+    """
+    camera: Camera = request.node.stash[CAMERA]
+
+    def arrived(heading: str) -> None:
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        page.wait_for_load_state("load")
+        camera()
+
+    return arrived
+
+
+@pytest.fixture
+def sign_in(page: Page) -> Callable[[str], Page]:
+    """Give a function that signs the page in as a user with a role and gives it back.
+
+    There is no sign-in yet (README, "Pages"): anyone may do everything, so it signs in no
+    one. When sign-in comes, this is the one place that signs in, and every flow goes
+    through it.
+    """
+
+    def as_role(role: str) -> Page:
+        return page
+
+    return as_role
+
+
+@pytest.fixture
+def expert(sign_in: Callable[[str], Page]) -> Page:
+    """The page of an expert who decides on cases."""
+    return sign_in("expert")
+
+
+@pytest.fixture
+def author(sign_in: Callable[[str], Page]) -> Page:
+    """The page of a rule author."""
+    return sign_in("author")

@@ -13,10 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -25,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from service.graph.db import Graph
 from service.graph.demo import DemoSet, generate_set, write_demo
 from tests.conftest import KNOWLEDGE, Neo4jServer
+from tests.serving import casewise_serve
 
 ROOT = Path(__file__).parents[2]
 RULES = ROOT / "rules"
@@ -48,7 +44,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CASEWISE = Path(sys.executable).parent / "casewise"
 
 # A rule file the server refuses: a misspelt field, at line 9, column 11.
 BROKEN_NAME = "broken-example"
@@ -100,13 +95,6 @@ class Site:
     rules: Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="package")
 def demo(graph: Graph) -> Demo:
     """Demo data under a prefix of this session; one open ring claim heads the worklist."""
@@ -140,7 +128,6 @@ def site(
     neo4j_server: Neo4jServer, demo: Demo, rules_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """A real ``casewise serve`` (uvicorn) on a free port, on the session's Neo4j."""
-    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
     env |= {
@@ -150,33 +137,8 @@ def site(
         "NEO4J_DATABASE": neo4j_server.database,
         "CASEWISE_KNOWLEDGE_DIR": str(KNOWLEDGE),
     }
-    command = [str(CASEWISE), "serve", "--port", str(port), "--rules", str(rules_dir)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"casewise serve exited {process.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"casewise serve not ready after 60 s:\n{log.read_text()}")
-            time.sleep(0.2)
+    with casewise_serve(["--rules", str(rules_dir)], env, log) as url:
         yield Site(url, log, rules_dir)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # Package scope: Playwright's sync API keeps an asyncio loop running in the main thread while

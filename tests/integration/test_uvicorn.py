@@ -3,67 +3,23 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fixtures import RULES
+from tests.serving import casewise_serve
 
 pytestmark = pytest.mark.integration
-
-CASEWISE = Path(sys.executable).parent / "casewise"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWISE_")}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(CASEWISE), "serve", "--port", str(port), "--workers", "2", "--rules", str(RULES)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"casewise serve exited {process.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"casewise serve not ready after 60 s:\n{log.read_text()}")
-            time.sleep(0.2)
+    with casewise_serve(["--workers", "2", "--rules", str(RULES)], env, log) as url:
         yield url
-    finally:
-        # The workers share the server's process group; stop them all.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_health_and_readiness(server: str) -> None:

@@ -250,6 +250,39 @@ def _rule_targets(path: Path | None, settings: Settings) -> list[Path]:
     return [settings.rules_dir, *([playbooks] if playbooks.is_dir() else [])]
 
 
+@rules_app.command("lint")
+def rules_lint(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Rule file or folder [default: CASEWISE_RULES_DIR and the playbooks in "
+            "CASEWISE_KNOWLEDGE_DIR]."
+        ),
+    ] = None,
+) -> None:
+    """Find rules that never fire, conflicting sets, table gaps and overlaps, unused fields."""
+    from service.engine.lint import ERROR, Finding, lint_path
+
+    settings = _settings()
+    findings: list[Finding] = []
+    problems: list[Problem] = []
+    for target in _rule_targets(path, settings):
+        if not target.exists():
+            _fail(f"{target} does not exist; pass a rule file or a folder of rule files", 2)
+        found, broken = lint_path(target, max_firings=settings.max_firings)
+        findings += found
+        problems += broken
+    for line in [*problems, *findings]:
+        typer.echo(str(line))
+    errors = sum(f.severity == ERROR for f in findings)
+    typer.echo(
+        f"{errors} error(s), {len(findings) - errors} warning(s)"
+        + (f", {len(problems)} problem(s) loading files" if problems else "")
+    )
+    if errors or problems:
+        raise typer.Exit(1)
+
+
 @rules_app.command("test")
 def rules_test(
     path: Annotated[

@@ -1,0 +1,485 @@
+"""Lint a loaded ruleset: rules that never fire, conflicting sets, table gaps and overlaps,
+inputs nothing reads and outputs nothing sets.
+
+The search is over candidate inputs (``candidates.py``): each is evaluated with the plain
+reference evaluator, firing rules in priority order as the engine does, and every example
+that is reported is confirmed with the real engine (``Ruleset.evaluate``) first, so an
+example never lies. "Never fires" is a finding of that search, not a proof — except for a
+contradiction shown directly (disjoint ranges on one field in a conjunction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from . import ir
+from .candidates import Constants, build, combine, field_values, leaves
+from .errors import DecisionError, InputError, Problem, RuleFileError
+from .loader import load_ruleset
+from .model import Decision, Rule, Ruleset
+from .reference import Env, evaluate
+from .registry import rule_files
+from .source import Pos, key_pos, node_pos, parse_yaml, read_source, value_pos
+
+ERROR, WARNING = "error", "warning"
+LIMIT = 3000  # candidate inputs per ruleset
+_GAP_HITS = ("unique", "first", "priority", "any")
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem the linter found, at a line of the rule file."""
+
+    path: str
+    line: int
+    severity: str
+    message: str
+    example: dict[str, Any] | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        text = f"{self.path}:{self.line}: {self.severity}: {self.message}"
+        if self.example is not None:
+            text += f" (example: {json.dumps(self.example, ensure_ascii=False)})"
+        return text
+
+
+@dataclass
+class _Case:
+    """One candidate input and what the reference evaluation made of it."""
+
+    data: dict[str, Any]
+    holds: list[bool]  # per rule: its condition held (with the facts derived in the end)
+    fired: list[int]  # rule indexes, in firing order
+    rows: list[list[int]]  # per table: numbers of the rows that match
+
+
+def lint_ruleset(rs: Ruleset, *, today: dt.date | None = None, limit: int = LIMIT) -> list[Finding]:
+    """Every finding for one loaded ruleset, sorted by line."""
+    return _Linter(rs, today or dt.date.today(), limit).run()
+
+
+def lint_path(
+    path: Path, *, today: dt.date | None = None, max_firings: int | None = None
+) -> tuple[list[Finding], list[Problem]]:
+    """Findings for a rule file or every rule file in a folder, and the files' load problems."""
+    findings: list[Finding] = []
+    problems: list[Problem] = []
+    for file in rule_files(path):
+        try:
+            rs = load_ruleset(file, max_firings=max_firings)
+        except RuleFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        findings.extend(lint_ruleset(rs, today=today))
+    return findings, problems
+
+
+class _Linter:
+    def __init__(self, rs: Ruleset, today: dt.date, limit: int) -> None:
+        self.rs, self.today = rs, today
+        self.file = str(rs.path)
+        self.lines = _Lines(rs.path)
+        self.order = sorted(range(len(rs.rules)), key=lambda i: (-rs.rules[i].priority, i))
+        self.cases = self._cases(limit)
+        self.findings: list[Finding] = []
+
+    def run(self) -> list[Finding]:
+        if self.cases:
+            self._never_fire()
+            self._conflicting_sets()
+            self._tables()
+        else:
+            self.add(
+                1,
+                WARNING,
+                "lint could build no valid candidate input from the input schema (a pattern "
+                "it cannot sample?), so rules and tables were not searched",
+            )
+        self._unused()
+        return sorted(self.findings)
+
+    def add(self, line: int, severity: str, message: str, example: Any = None) -> None:
+        self.findings.append(Finding(self.file, line, severity, message, example))
+
+    # ------------------------------------------------------------ candidates
+
+    def _cases(self, limit: int) -> list[_Case]:
+        consts = Constants()
+        for rule in self.rs.rules:
+            consts.scan(rule.condition)
+        for table in self.rs.tables:
+            for row in table.rows:
+                consts.scan(row.condition)
+        fields = list(leaves(self.rs.inputs))
+        domains = [field_values(spec, path, consts, self.today) for path, spec in fields]
+        paths = [p for p, _ in fields]
+        cases = []
+        for pick in combine([len(d) for d in domains], limit):
+            data = build(paths, tuple(d[i] for d, i in zip(domains, pick, strict=True)))
+            values, errors = self.rs.checker(data)
+            if not errors:
+                cases.append(self._simulate(data, values))
+        return cases
+
+    def _simulate(self, data: dict[str, Any], values: dict[str, Any]) -> _Case:
+        rules = self.rs.rules
+        plain = {
+            i: evaluate(r.condition, Env(values, self.today)) is True
+            for i, r in enumerate(rules)
+            if not ir.has_fact(r.condition)
+        }
+        facts: set[str] = set()
+        fired: list[int] = []
+
+        def holds(i: int) -> bool:
+            if i in plain:
+                return plain[i]
+            return evaluate(rules[i].condition, Env(values, self.today, facts)) is True
+
+        stopped = False
+        while not stopped and len(fired) <= self.rs.max_firings:
+            nxt = next((i for i in self.order if i not in fired and holds(i)), None)
+            if nxt is None:
+                break
+            fired.append(nxt)
+            facts.update(rules[nxt].asserts)
+            stopped = rules[nxt].stop
+        # facts the rules would derive without stop, so "holds" does not blame a stop twice
+        every = set(facts)
+        for i in self.order:
+            if holds(i):
+                every.update(rules[i].asserts)
+        final = [
+            plain[i]
+            if i in plain
+            else evaluate(r.condition, Env(values, self.today, every)) is True
+            for i, r in enumerate(rules)
+        ]
+        env = Env(values, self.today)
+        rows = [
+            [row.number for row in t.rows if evaluate(row.condition, env) is True]
+            for t in self.rs.tables
+        ]
+        return _Case(data, final, fired, rows)
+
+    def _confirm(self, data: dict[str, Any], check: Callable[[Decision], bool]) -> bool:
+        try:
+            return check(self.rs.evaluate(data, today=self.today))
+        except (InputError, DecisionError):
+            return False
+
+    def _decision_error(self, data: dict[str, Any], code: str) -> bool:
+        try:
+            self.rs.evaluate(data, today=self.today)
+        except DecisionError as exc:
+            return exc.code == code
+        except InputError:
+            return False
+        return False
+
+    # ------------------------------------------------------------ rules
+
+    def _never_fire(self) -> None:
+        n = len(self.cases)
+        for i, rule in enumerate(self.rs.rules):
+            clash = contradiction(rule.condition)
+            if clash:
+                self.add(
+                    rule.line, ERROR, f"rule '{rule.id}' can never fire: its condition {clash}"
+                )
+                continue
+            if any(i in c.fired for c in self.cases):
+                continue
+            held = [c for c in self.cases if c.holds[i]]
+            if not held:
+                self.add(
+                    rule.line,
+                    ERROR,
+                    f"rule '{rule.id}' never fires: its condition held on none of {n} "
+                    "candidate inputs (a search, not a proof; check the condition)",
+                )
+                continue
+            self._shadowed(i, rule, held)
+
+    def _shadowed(self, i: int, rule: Rule, held: list[_Case]) -> None:
+        stoppers = {c.fired[-1] for c in held if c.fired and self.rs.rules[c.fired[-1]].stop}
+        names = " or ".join(f"'{self.rs.rules[s].id}'" for s in sorted(stoppers))
+        for case in held:
+            if not self._confirm(case.data, lambda d: rule.id not in _fired(d)):
+                continue
+            why = (
+                f"rule{'s' if len(stoppers) > 1 else ''} {names} (stop: true) fired first"
+                if stoppers
+                else "other rules fired"
+            )
+            self.add(
+                rule.line,
+                ERROR,
+                f"rule '{rule.id}' never fires: on all {len(held)} of {len(self.cases)} "
+                f"candidate inputs where its condition holds, {why} (a search, not a proof)",
+                case.data,
+            )
+            return
+
+    def _conflicting_sets(self) -> None:
+        rules = self.rs.rules
+        done: set[tuple[int, int]] = set()
+        for case in self.cases:
+            for a_pos, a in enumerate(case.fired):
+                for b in case.fired[a_pos + 1 :]:
+                    if (a, b) in done:
+                        continue
+                    ra, rb = rules[a], rules[b]
+                    keys = [k for k in ra.set if k in rb.set and ra.set[k] != rb.set[k]]
+                    if not keys:
+                        continue
+                    ids = {ra.id, rb.id}
+                    if not self._confirm(case.data, partial(_fires_all, ids)):
+                        continue
+                    done.add((a, b))
+                    what = ", ".join(
+                        f"{k} ({_show(ra.set[k])} vs {_show(rb.set[k])})" for k in keys
+                    )
+                    self.add(
+                        rb.line,
+                        WARNING,
+                        f"rules '{ra.id}' (line {ra.line}) and '{rb.id}' both fire and set "
+                        f"{what}; '{ra.id}' fires first and wins",
+                        case.data,
+                    )
+
+    # ------------------------------------------------------------ tables
+
+    def _tables(self) -> None:
+        for t, table in enumerate(self.rs.tables):
+            line = self.lines.table(table.id)
+            prefix = f"{table.id}#"
+            if table.hit in _GAP_HITS:
+                gaps = [c for c in self.cases if not c.rows[t]]
+                gaps.sort(key=lambda c: -_size(c.data))  # fullest input first
+                for case in gaps:
+                    if self._confirm(case.data, partial(_no_row_fired, prefix)):
+                        combos = {_columns(table.input_paths, c.data) for c in gaps}
+                        self.add(
+                            line,
+                            WARNING,
+                            f"table '{table.id}': no row matches "
+                            f"{_columns(table.input_paths, case.data)} "
+                            f"({len(combos)} uncovered combination(s) of its inputs found)",
+                            case.data,
+                        )
+                        break
+            if table.hit == "unique":
+                seen: set[tuple[int, ...]] = set()
+                for case in self.cases:
+                    hit = tuple(case.rows[t])
+                    if len(hit) < 2 or hit in seen:
+                        continue
+                    if not self._decision_error(case.data, "table-not-unique"):
+                        continue
+                    seen.add(hit)
+                    rows = " and ".join(str(n) for n in hit)
+                    self.add(
+                        self.lines.row(table.id, hit[-1]) or line,
+                        ERROR,
+                        f"table '{table.id}' has hit policy unique but rows {rows} all match "
+                        f"{_columns(table.input_paths, case.data)}",
+                        case.data,
+                    )
+
+    # ------------------------------------------------------------ unused
+
+    def _unused(self) -> None:
+        read: set[str] = set()
+        for rule in self.rs.rules:
+            read.update(rule.paths)
+        for table in self.rs.tables:
+            read.update(table.input_paths)
+        for path, _spec in leaves(self.rs.inputs):
+            if not any(
+                r == path or r.startswith(path + ".") or path.startswith(r + ".") for r in read
+            ):
+                self.add(
+                    self.lines.field("input", path),
+                    WARNING,
+                    f"input '{path}' is read by no rule and no table",
+                )
+        written: set[str] = set()
+        for rule in self.rs.rules:
+            written.update(rule.set, rule.append)
+        for table in self.rs.tables:
+            written.update(table.outputs)
+        for name, spec in self.rs.outputs.items():
+            if name not in written and not spec.has_default:
+                self.add(
+                    self.lines.field("output", name),
+                    WARNING,
+                    f"output '{name}' is set by no rule, no table and no default",
+                )
+
+
+def _fired(decision: Decision) -> set[str]:
+    return {f.rule for f in decision.fired}
+
+
+def _fires_all(ids: set[str], decision: Decision) -> bool:
+    return ids <= _fired(decision)
+
+
+def _no_row_fired(prefix: str, decision: Decision) -> bool:
+    return not any(f.rule.startswith(prefix) for f in decision.fired)
+
+
+def contradiction(node: ir.Node) -> str | None:
+    """Why a conjunction can never hold, shown directly from its parts; None if not shown."""
+    parts = _conjuncts(node)
+    bounds: dict[str, list[tuple[str, Any]]] = {}
+    for part in parts:
+        if isinstance(part, ir.Compare):
+            left, op, right = part.left, part.op, part.right
+            if isinstance(left, ir.Const) and isinstance(right, ir.Path):
+                left, right, op = right, left, _FLIP[op]
+            if isinstance(left, ir.Path) and isinstance(right, ir.Const):
+                if op != "!=" and _orderable(right.value):
+                    bounds.setdefault(left.dotted, []).append((op, right.value))
+        elif isinstance(part, ir.In) and not part.negated:
+            if isinstance(part.left, ir.Path) and isinstance(part.right, ir.Const):
+                bounds.setdefault(part.left.dotted, []).append(("in", tuple(part.right.value)))
+    for path, tests in bounds.items():
+        for (op1, v1), (op2, v2) in _pairs(tests):
+            if _disjoint(op1, v1, op2, v2):
+                return f"requires {path} {_cond(op1, v1)} and {path} {_cond(op2, v2)}"
+    return None
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _conjuncts(node: ir.Node) -> list[ir.Node]:
+    if isinstance(node, ir.And):
+        return [p for item in node.items for p in _conjuncts(item)]
+    return [node]
+
+
+def _orderable(value: Any) -> bool:
+    return isinstance(value, int | float | str | dt.date) and not isinstance(value, bool)
+
+
+def _pairs(tests: list[tuple[str, Any]]) -> list[tuple[tuple[str, Any], tuple[str, Any]]]:
+    return [(a, b) for n, a in enumerate(tests) for b in tests[n + 1 :]]
+
+
+def _values_of(op: str, value: Any) -> Callable[[Any], bool]:
+    if op == "in":
+        return lambda x: x in value
+    ops: dict[str, Callable[[Any], bool]] = {
+        "<": lambda x: x < value,
+        "<=": lambda x: x <= value,
+        ">": lambda x: x > value,
+        ">=": lambda x: x >= value,
+        "==": lambda x: x == value,
+    }
+    return ops[op]
+
+
+def _disjoint(op1: str, v1: Any, op2: str, v2: Any) -> bool:
+    """True when no value passes both tests (checked on the tests' own edge values)."""
+    try:
+        if op1 in ("==", "in") or op2 in ("==", "in"):
+            (eq_op, eq_v), (other_op, other_v) = (
+                ((op1, v1), (op2, v2)) if op1 in ("==", "in") else ((op2, v2), (op1, v1))
+            )
+            pool = eq_v if eq_op == "in" else (eq_v,)
+            test = _values_of(other_op, other_v)
+            return not any(_same_kind(x, other_v) and test(x) for x in pool)
+        if not _same_kind(v1, v2):
+            return False
+        lo = [(v, op) for op, v in ((op1, v1), (op2, v2)) if op in (">", ">=")]
+        hi = [(v, op) for op, v in ((op1, v1), (op2, v2)) if op in ("<", "<=")]
+        if len(lo) != 1 or len(hi) != 1:
+            return False
+        (low, lop), (high, hop) = lo[0], hi[0]
+        return bool(low > high or (low == high and (lop == ">" or hop == "<")))
+    except TypeError:
+        return False
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    num = (int, float)
+    if isinstance(a, num) and isinstance(b, num):
+        return True
+    return type(a) is type(b)
+
+
+def _cond(op: str, value: Any) -> str:
+    if op == "in":
+        return "in [" + ", ".join(_show(v) for v in value) + "]"
+    return f"{op} {_show(value)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return f'date("{value.isoformat()}")'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _size(data: dict[str, Any]) -> int:
+    return sum(_size(v) if isinstance(v, dict) else 1 for v in data.values())
+
+
+def _columns(paths: tuple[str, ...], data: dict[str, Any]) -> str:
+    shown = []
+    for path in paths:
+        value: Any = data
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        shown.append(f"{path} = {'missing' if value is None else _show(value)}")
+    return ", ".join(shown)
+
+
+class _Lines:
+    """Lines of tables, rows and schema fields, read again from the rule file."""
+
+    def __init__(self, path: Path) -> None:
+        src, _ = read_source(path)
+        self.doc = parse_yaml(src) or {}
+
+    def _table_node(self, tid: str) -> tuple[Any, Pos] | None:
+        tables = self.doc.get("tables") if isinstance(self.doc, dict) else None
+        for n, node in enumerate(tables or []):
+            if isinstance(node, dict) and node.get("id") == tid:
+                return node, node_pos(node, value_pos(tables, n, Pos(1, 1)))
+        return None
+
+    def table(self, tid: str) -> int:
+        found = self._table_node(tid)
+        return found[1].line if found else 1
+
+    def row(self, tid: str, number: int) -> int | None:
+        found = self._table_node(tid)
+        if found is None:
+            return None
+        node, pos = found
+        return value_pos(node.get("rows"), number - 1, pos).line
+
+    def field(self, section: str, dotted: str) -> int:
+        doc: Any = self.doc if isinstance(self.doc, dict) else {}
+        if section == "input" and "input" not in doc:
+            section = "facts"  # a playbook's input is its facts
+        node: Any = doc.get(section)
+        pos = Pos(1, 1)
+        parts = dotted.split(".")
+        for n, part in enumerate(parts):
+            if not isinstance(node, dict):
+                break
+            pos = key_pos(node, part, pos)
+            node = node.get(part)
+            if n < len(parts) - 1 and isinstance(node, dict):
+                node = node.get("fields")
+        return pos.line

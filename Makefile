@@ -33,9 +33,18 @@ browser:
 	@[ -x $(CHROMIUM) ] || $(APT_INSTALL) || { $(SUDO) apt-get update && $(APT_INSTALL); }
 
 # Starts the local Neo4j unless NEO4J_URI is set, loads the demo cases into an empty graph,
-# then serves the example rules (Ctrl-C stops both).
+# adds a demo user of each role and a demo API key, prints how to sign in, then serves the
+# example rules (Ctrl-C stops both).
+DEMO_PASSWORD ?= casewise-demo
 run: install
 	tools/neo4j/with-neo4j.sh sh -c '$(BIN)/casewise demo load --if-empty && \
+	  for role in expert author admin; do \
+	    printf "%s\n" "$(DEMO_PASSWORD)" \
+	      | $(BIN)/casewise users add $$role --role $$role --password-stdin || exit 1; \
+	  done && \
+	  key=$$($(BIN)/casewise keys create --rulesets "*" --name demo) && \
+	  echo "Sign in at http://$(HOST):$(PORT)/signin as expert, author or admin," \
+	    "password $(DEMO_PASSWORD). Demo API key (shown once): $$key" && \
 	  exec $(BIN)/casewise serve --host $(HOST) --port $(PORT) --rules rules'
 
 # Neo4j: tools/neo4j/with-neo4j.sh starts the local one unless NEO4J_URI is set, and stops it

@@ -89,30 +89,40 @@ def bare_command(port: int, log_level: str) -> list[str]:
 
 
 @contextmanager
-def serving(name: str, command: list[str], port: int, probe: str, body: bytes) -> Iterator[Server]:
+def serving(
+    name: str,
+    command: list[str],
+    port: int,
+    probe: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """Run ``command`` until the block ends; ready once POST ``probe`` answers 200."""
     log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=Path(__file__).resolve().parent.parent, env={**os.environ, **(env or {})},
         )  # fmt: skip
     server = Server(name, port, process, log)
     try:
-        _wait_ready(server, probe, body)
+        _wait_ready(server, probe, body, headers or {})
         yield server
     finally:
         _stop(process)
 
 
-def _wait_ready(server: Server, probe: str, body: bytes, timeout: float = 90) -> None:
+def _wait_ready(
+    server: Server, probe: str, body: bytes, headers: dict[str, str], timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             break
         try:
-            status, _ = post(server.url(probe), body)
+            status, _ = post(server.url(probe), body, headers)
             if status == 200:
                 return
             last = f"HTTP {status}"
@@ -136,10 +146,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, Any]:
-    """POST JSON; the status and the parsed answer."""
+def post(
+    url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, Any]:
+    """POST JSON (with ``headers``, e.g. the API key); the status and the parsed answer."""
     request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -148,8 +163,8 @@ def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, Any]:
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def lua_script(bodies: list[bytes]) -> str:
-    """A wrk script that POSTs the bodies in turn."""
+def lua_script(bodies: list[bytes], headers: dict[str, str] | None = None) -> str:
+    """A wrk script that POSTs the bodies in turn, each with ``headers`` (the API key)."""
     items = []
     for body in bodies:
         text = body.decode()
@@ -162,7 +177,8 @@ def lua_script(bodies: list[bytes]) -> str:
         "local n = 0\n"
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
-        "request = function()\n"
+        + "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
+        + "request = function()\n"
         "  n = n % #bodies + 1\n"
         "  return wrk.format(nil, nil, nil, bodies[n])\n"
         "end\n"

@@ -30,3 +30,7 @@ CREATE CONSTRAINT expert_id IF NOT EXISTS FOR (n:Expert) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT expert_decision_id IF NOT EXISTS FOR (n:ExpertDecision) REQUIRE n.id IS UNIQUE;
 // Scores are learned from the decisions of a case type.
 CREATE INDEX expert_decision_case_type IF NOT EXISTS FOR (n:ExpertDecision) ON (n.case_type);
+
+// Users and API keys (service/auth/store.py): one user per name, one key per id.
+CREATE CONSTRAINT user_name IF NOT EXISTS FOR (n:User) REQUIRE n.name IS UNIQUE;
+CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.id IS UNIQUE;

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from service.auth.commands import keys_app, users_app
 from service.engine import (
     Decision,
     DecisionError,
@@ -39,6 +40,9 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(graph_app, name="graph")
 app.add_typer(demo_app, name="demo")
 app.add_typer(learn_app, name="learn")
+# Identity and roles (service/auth/commands.py).
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 rules_app.command("suggest")(suggest)
 
 out = Console(highlight=False, soft_wrap=True)

@@ -82,10 +82,25 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Fewest expert decisions on a rule before it is judged."
     )
 
-    @field_validator("neo4j_uri", mode="before")
+    auth: Literal["on", "off"] = Field(
+        default="on",
+        description="`off` serves every route to anyone (development and tests only).",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs the session cookies; unset: a key generated into var/secret-key.",
+    )
+
+    @field_validator("neo4j_uri", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _lower_auth(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -106,6 +121,7 @@ def load_settings(**overrides: object) -> Settings:
             name = ".".join(str(part) for part in err["loc"]).upper()
             if not name.startswith(("NEO4J_", ENV_PREFIX)):
                 name = ENV_PREFIX + name
-            value = "***" if "PASSWORD" in name else repr(err.get("input"))
+            secret = "PASSWORD" in name or "SECRET" in name
+            value = "***" if secret else repr(err.get("input"))
             lines.append(f"{name}: {err['msg']} (got {value})")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from exc

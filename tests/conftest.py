@@ -78,3 +78,13 @@ def graph(neo4j_server: Neo4jServer) -> Iterator[Graph]:
     apply_schema(graph, SCHEMA)
     yield graph
     graph.close()
+
+
+@pytest.fixture(scope="session")
+def graph_key(graph: Graph) -> str:
+    """Users of every role (password ``tests.auth.PASSWORD``) in the session's Neo4j; give an
+    API key there for every ruleset. ``casewise serve`` on that graph signs them in."""
+    from service.auth import Neo4jStore
+    from tests.auth import seed
+
+    return seed(Neo4jStore(graph))

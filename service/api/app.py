@@ -15,18 +15,29 @@ from starlette.staticfiles import StaticFiles
 from service.api import cases, decisions, recommendations, rulesets, suggestions
 from service.api.body import BodyLimitMiddleware
 from service.api.errors import install_error_handlers
+from service.auth.middleware import Auth, AuthMiddleware
+from service.auth.policy import check_routes
+from service.auth.sessions import Sessions, secret_key
+from service.auth.store import Neo4jStore, UserStore
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings, load_settings
-from service.web import pages
+from service.web import pages, signin
 from service.web.templating import STATIC
 
 log = logging.getLogger("casewise.api")
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
-    """Give the app serving ``registry``, or the rulesets in ``settings.rules_dir`` if none."""
+def create_app(
+    settings: Settings | None = None,
+    registry: Registry | None = None,
+    users: UserStore | None = None,
+) -> FastAPI:
+    """Give the app serving ``registry``, or the rulesets in ``settings.rules_dir`` if none.
+
+    Users and keys are read from ``users``, or else from the case graph (NEO4J_URI).
+    """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     problems: list[Problem] = []
@@ -57,6 +68,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.graph = GraphHandle(None, schema_path(settings))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.state.auth = make_auth(settings, app, users)
+    app.add_middleware(AuthMiddleware, auth=app.state.auth)
     # The single-decision route is the hot path: a plain Starlette route answers it, ahead of
     # the FastAPI route that documents it in OpenAPI (same function, same error handlers),
     # which saves FastAPI's per-request parameter solving.
@@ -71,8 +84,25 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(recommendations.router)
     app.include_router(suggestions.router)
     app.include_router(pages.router)
+    app.include_router(signin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    check_routes(app.router.routes)  # a route without a rule in the policy never serves
     return app
+
+
+def make_auth(settings: Settings, app: FastAPI, users: UserStore | None) -> Auth:
+    """Give the app's authentication: the user store, the session signer, on or off."""
+    secret = secret_key(settings.secret_key.get_secret_value() if settings.secret_key else None)
+    if settings.auth == "off":
+        log.warning("CASEWISE_AUTH=off: every route is open to anyone, no one signs in")
+    if users is None and settings.neo4j_uri:
+        users = Neo4jStore(lambda: app.state.graph.prepare())
+    if users is None and settings.auth == "on":
+        log.error(
+            "NEO4J_URI is not set: no users or keys, so the protected routes answer 503; "
+            "set NEO4J_URI, or CASEWISE_AUTH=off for a service without sign-in"
+        )
+    return Auth(users, Sessions(secret), enabled=settings.auth == "on")
 
 
 def schema_path(settings: Settings) -> Path:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.cases import RESPONSES, CaseId, GraphDep
 from service.api.models import ErrorResponse
+from service.auth.middleware import principal_of
 from service.graph.models import ID_PATTERN
 from service.recommend import feedback
 from service.recommend.playbooks import PlaybookRegistry
@@ -54,6 +55,12 @@ def _playbooks(request: Request) -> PlaybookRegistry:
     return registry
 
 
+def _expert(request: Request, named: str) -> str:
+    """Give the expert who decides: a signed-in expert themself; a system key names one."""
+    principal = principal_of(request)
+    return principal.name if principal is not None and principal.kind == "user" else named
+
+
 @router.get(
     "/{case_id}/recommendations", summary="A case's recommended actions", responses=RESPONSES
 )
@@ -82,10 +89,10 @@ def get_similar_actions(case_id: CaseId, graph: GraphDep) -> dict[str, Any]:
     responses=DECIDE_RESPONSES,
 )
 def post_accept(
-    case_id: CaseId, rid: RecommendationId, body: AcceptIn, graph: GraphDep
+    case_id: CaseId, rid: RecommendationId, body: AcceptIn, graph: GraphDep, request: Request
 ) -> dict[str, Any]:
     """Record that the expert took the recommended action (an event in the case's timeline)."""
-    return {"decision": feedback.accept(graph, case_id, rid, body.expert)}
+    return {"decision": feedback.accept(graph, case_id, rid, _expert(request, body.expert))}
 
 
 @router.post(
@@ -98,7 +105,8 @@ def post_override(
 ) -> dict[str, Any]:
     """Record that the expert took another action instead, and why."""
     registry = _playbooks(request)
+    expert = _expert(request, body.expert)
     decision = feedback.override(
-        graph, case_id, rid, body.expert, body.action, body.reason, catalogue=registry.actions
+        graph, case_id, rid, expert, body.action, body.reason, catalogue=registry.actions
     )
     return {"decision": decision}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from service.api.cases import get_graph
 from service.api.errors import ApiError
+from service.auth.middleware import principal_of
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphHandle, GraphUnavailable
 from service.graph.models import CASE_TYPE_PATTERN, ID_PATTERN
@@ -28,12 +28,13 @@ from service.recommend.feedback import AlreadyDecided, InvalidFeedback
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
 from service.web import views
+from service.web.signin import check_csrf, read_form
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-# Until sign-in comes, the expert is named in the form; this is its default.
-DEFAULT_EXPERT = "expert"
+# The expert recorded in open mode (CASEWISE_AUTH=off), where no one signs in.
+OPEN_EXPERT = "expert"
 
 
 def _invalid(field: str, message: str, value: Any) -> ApiError:
@@ -92,7 +93,6 @@ async def _case_response(
         "case.html",
         status=status,
         form_error=form_error,
-        default_expert=DEFAULT_EXPERT,
         **data,
     )
 
@@ -103,18 +103,14 @@ async def case_page(request: Request, case_id: str) -> Response:
     return await _case_response(request, case_id)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """Give the fields of a url-encoded form (the last value of a repeated field)."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
-
-
 async def _decide(request: Request, case_id: str, rid: str, outcome: str) -> Response:
     _check_id(case_id, "case_id")
     _check_id(rid, "rid")
-    form = await _form(request)
-    # The expert is a form field until sign-in exists; then it is the signed-in user's id.
-    expert = form.get("expert", "").strip() or DEFAULT_EXPERT
+    form = await read_form(request)
+    check_csrf(request, form)
+    # The expert is the signed-in user (the policy lets only experts here).
+    principal = principal_of(request)
+    expert = principal.name if principal is not None else OPEN_EXPERT
     graph: Graph = await run_in_threadpool(get_graph, request)
     playbooks: PlaybookRegistry = request.app.state.playbooks
     try:

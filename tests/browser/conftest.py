@@ -4,8 +4,8 @@ The server runs once for the browser tests on a free port, against the session's
 (``neo4j_server`` in ``tests/conftest.py``), serving a copy of ``rules/`` with one broken file
 added. Each page a test visits is saved, once ``arrive`` has checked it, as
 ``test-artifacts/browser/<test>-<n>-<path>.png`` for a person to look at; the page a test
-failed on as ``<test>-<n>-failed.png``. There is no sign-in yet: ``sign_in`` is the one place
-to add it.
+failed on as ``<test>-<n>-failed.png``. Every flow signs in through ``sign_in``, as one of the
+users ``graph_key`` (``tests/conftest.py``) puts into the graph.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from service.graph.db import Graph
 from service.graph.demo import DemoSet, generate_set, write_demo
+from tests.auth import PASSWORD
 from tests.conftest import KNOWLEDGE, Neo4jServer
 from tests.serving import casewise_serve
 
@@ -125,7 +126,11 @@ def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="package")
 def site(
-    neo4j_server: Neo4jServer, demo: Demo, rules_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    neo4j_server: Neo4jServer,
+    demo: Demo,
+    rules_dir: Path,
+    graph_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
     """A real ``casewise serve`` (uvicorn) on a free port, on the session's Neo4j."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
@@ -224,15 +229,21 @@ def arrive(page: Page, request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 
 @pytest.fixture
-def sign_in(page: Page) -> Callable[[str], Page]:
-    """Give a function that signs the page in as a user with a role and gives it back.
+def sign_in(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Page]:
+    """Give a function that signs the page in as the user of a role and gives it back.
 
-    There is no sign-in yet (README, "Pages"): anyone may do everything, so it signs in no
-    one. When sign-in comes, this is the one place that signs in, and every flow goes
-    through it.
+    It fills the sign-in form as a person would, and checks the header names the user.
     """
+    camera: Camera = request.node.stash[CAMERA]
 
     def as_role(role: str) -> Page:
+        page.goto("/signin")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Sign in")
+        camera()
+        page.get_by_label("Name").fill(role)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#current-user")).to_have_text(role)
         return page
 
     return as_role

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.api import create_app
 from service.engine import Registry
 from service.settings import Settings
+from tests.auth import as_role, make_app
 from tests.fixtures import RULES
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ def settings_for(server: Neo4jServer | None, **extra: Any) -> Settings:
 
 @pytest.fixture(scope="module")
 def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
-    app = create_app(settings_for(neo4j_server, max_batch=5, link_depth=3), Registry())
-    with TestClient(app) as client:
+    app = make_app(settings_for(neo4j_server, max_batch=5, link_depth=3), Registry())
+    with as_role(TestClient(app), "system") as client:
         yield client
 
 
@@ -169,7 +169,7 @@ def test_limits_and_query_checks(api: TestClient, p: str) -> None:
 
 
 def test_without_neo4j_uri_the_case_routes_answer_503() -> None:
-    with TestClient(create_app(settings_for(None), Registry())) as client:
+    with as_role(TestClient(make_app(settings_for(None), Registry())), "system") as client:
         error = error_of(client.get("/v1/cases"), 503, "graph-unavailable")
         assert "NEO4J_URI" in error["message"]
         error_of(client.post("/v1/cases", json={"cases": []}), 503, "graph-unavailable")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
 from service.engine import Registry
 from service.graph.db import Graph
 from service.settings import Settings
+from tests.auth import as_role, make_app
 
 if TYPE_CHECKING:
     from .conftest import Neo4jServer
@@ -41,7 +41,9 @@ def settings_for(uri: str, server: Neo4jServer | None = None) -> Settings:
 
 @pytest.fixture(scope="module")
 def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(neo4j_server.uri, neo4j_server))) as client:
+    with as_role(
+        TestClient(make_app(settings_for(neo4j_server.uri, neo4j_server))), "system"
+    ) as client:
         yield client
 
 
@@ -126,7 +128,7 @@ def _free_port() -> int:
 
 def test_neo4j_down_answers_503_only_for_decisions_that_open_a_case() -> None:
     uri = f"bolt://127.0.0.1:{_free_port()}"
-    with TestClient(create_app(settings_for(uri))) as client:
+    with as_role(TestClient(make_app(settings_for(uri))), "system") as client:
         routine = decide(client, ROUTINE)
         assert routine.status_code == 200, routine.text
         started = time.monotonic()
@@ -146,8 +148,8 @@ def test_neo4j_down_answers_503_only_for_decisions_that_open_a_case() -> None:
 
 def test_without_a_graph_decisions_still_answer() -> None:
     settings = Settings(rules_dir=RULES, neo4j_uri=None)
-    with TestClient(create_app(settings, Registry())) as client:
+    with as_role(TestClient(make_app(settings, Registry())), "system") as client:
         assert client.get("/readyz").status_code in {200, 503}
-    with TestClient(create_app(settings)) as client:
+    with as_role(TestClient(make_app(settings)), "system") as client:
         decision = decide(client, FRAUD).json()
         assert decision["outputs"]["open_case"] is True and decision["case_id"] is None

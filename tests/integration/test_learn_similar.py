@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
 from service.engine import Registry
 from service.graph.cases import CaseNotFound, close_case, upsert_cases
 from service.graph.db import Graph
 from service.graph.models import CaseIn, CloseIn
 from service.recommend.similar import following, jaccard, similar_actions
+from tests.auth import as_role, make_app
 
 from .test_cases_api import settings_for
 
@@ -118,8 +118,8 @@ def test_similar_cases_give_expert_actions_then_what_followed(
     with pytest.raises(CaseNotFound):
         similar_actions(graph, p + "missing")
     # the same over HTTP, for the case page and API clients
-    app = create_app(settings_for(neo4j_server), Registry())
-    with TestClient(app) as client:
+    app = make_app(settings_for(neo4j_server), Registry())
+    with as_role(TestClient(app), "system") as client:
         answer = client.get(f"/v1/cases/{p}open/similar-actions")
         assert answer.status_code == 200, answer.text
         assert answer.json()["similar_actions"] == similar_actions(graph, p + "open")

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.api import create_app
 from service.engine import Registry
 from service.graph.db import Graph
 from service.settings import Settings
+from tests.auth import as_role, make_app
 from tests.fixtures import RULES
 
 from .conftest import KNOWLEDGE
@@ -43,7 +43,7 @@ def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
         neo4j_password=SecretStr(neo4j_server.password),
         neo4j_database=neo4j_server.database,
     )
-    with TestClient(create_app(settings, Registry())) as client:
+    with as_role(TestClient(make_app(settings, Registry())), "system") as client:
         yield client
 
 
@@ -255,7 +255,7 @@ def test_unknown_recommendation_is_404(api: TestClient, p: str) -> None:
 
 def test_without_a_case_graph_the_routes_are_503() -> None:
     settings = Settings(rules_dir=RULES, knowledge_dir=KNOWLEDGE, neo4j_uri=None)
-    with TestClient(create_app(settings, Registry())) as client:
+    with as_role(TestClient(make_app(settings, Registry())), "system") as client:
         error_of(client.get("/v1/cases/c1/recommendations"), 503, "graph-unavailable")
         response = client.post("/v1/cases/c1/recommendations/rec-1/accept", json={"expert": "kim"})
         error_of(response, 503, "graph-unavailable")

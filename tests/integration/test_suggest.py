@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from service.api.app import create_app
 from service.cli import app
 from service.engine import Registry, load_ruleset
 from service.graph.cases import upsert_cases
@@ -22,6 +21,7 @@ from service.graph.db import Graph
 from service.graph.models import CaseIn
 from service.recommend.mining import catalogue_types, normalise_reason, suggest
 from service.settings import Settings
+from tests.auth import as_role, make_app
 
 from .conftest import KNOWLEDGE, cli_env
 
@@ -220,7 +220,7 @@ def test_suggestions_by_cli_and_api(
         neo4j_password=SecretStr(neo4j_server.password),
         neo4j_database=neo4j_server.database,
     )
-    with TestClient(create_app(settings, Registry())) as client:
+    with as_role(TestClient(make_app(settings, Registry())), "author") as client:
         response = client.get("/v1/suggestions")
         assert response.status_code == 200, response.text
         body = [s for s in response.json()["suggestions"] if s["playbook"] == name]
@@ -244,7 +244,7 @@ def test_suggestions_by_cli_and_api(
 def test_without_a_graph_suggestions_answer_503(knowledge: tuple[Path, str]) -> None:
     folder, _ = knowledge
     settings = Settings(rules_dir=Path("rules"), knowledge_dir=folder, neo4j_uri=None)
-    with TestClient(create_app(settings, Registry())) as client:
+    with as_role(TestClient(make_app(settings, Registry())), "author") as client:
         response = client.get("/v1/suggestions")
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "graph-unavailable"

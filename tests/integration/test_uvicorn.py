@@ -8,18 +8,33 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.conftest import Neo4jServer
 from tests.fixtures import RULES
 from tests.serving import casewise_serve
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, neo4j_server: Neo4jServer, graph_key: str
+) -> Iterator[str]:
+    """Two workers on the session's Neo4j, which holds the users and the key."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWISE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
+    env |= {
+        "NEO4J_URI": neo4j_server.uri,
+        "NEO4J_USER": neo4j_server.user,
+        "NEO4J_PASSWORD": neo4j_server.password,
+        "NEO4J_DATABASE": neo4j_server.database,
+    }
     with casewise_serve(["--workers", "2", "--rules", str(RULES)], env, log) as url:
         yield url
+
+
+@pytest.fixture
+def key(graph_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {graph_key}"}
 
 
 def test_health_and_readiness(server: str) -> None:
@@ -27,8 +42,9 @@ def test_health_and_readiness(server: str) -> None:
     assert httpx.get(f"{server}/readyz").json() == {"status": "ready", "rulesets": 2}
 
 
-def test_decisions_over_http(server: str) -> None:
-    with httpx.Client(base_url=server, timeout=10) as client:
+def test_decisions_over_http(server: str, key: dict[str, str]) -> None:
+    assert httpx.post(f"{server}/v1/decisions/invoice-approval", json={}).status_code == 401
+    with httpx.Client(base_url=server, timeout=10, headers=key) as client:
         for amount, route in [(120, "auto"), (20000, "cfo")]:
             data = {"amount": amount, "department": "IT", "vendor": {"risk": "low"}}
             response = client.post("/v1/decisions/invoice-approval", json=data)
@@ -41,10 +57,13 @@ def test_decisions_over_http(server: str) -> None:
         assert missing.status_code == 404
 
 
-def test_batch_over_http(server: str) -> None:
+def test_batch_over_http(server: str, key: dict[str, str]) -> None:
     items = [{"amount": i * 1000, "department": "Ops"} for i in range(50)]
     response = httpx.post(
-        f"{server}/v1/decisions/invoice-approval/batch", json={"items": items}, timeout=10
+        f"{server}/v1/decisions/invoice-approval/batch",
+        json={"items": items},
+        timeout=10,
+        headers=key,
     )
     assert response.status_code == 200
     results = response.json()["results"]
@@ -52,12 +71,12 @@ def test_batch_over_http(server: str) -> None:
     assert results[-1]["decision"]["outputs"]["route"] == "cfo"
 
 
-def test_oversized_body_over_http(server: str) -> None:
+def test_oversized_body_over_http(server: str, key: dict[str, str]) -> None:
     body = b'{"amount": 1, "department": "IT", "pad": "' + b"x" * (1024 * 1024) + b'"}'
     response = httpx.post(
         f"{server}/v1/decisions/invoice-approval",
         content=body,
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **key},
         timeout=10,
     )
     assert response.status_code == 413

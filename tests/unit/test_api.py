@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
 from service.engine import Registry
 from service.settings import Settings
+from tests.auth import as_role, make_app, make_client, memory
 from tests.fixtures import BROKEN, RULES
 
 INVOICE_VERSION = hashlib.sha256((RULES / "invoice-approval.yaml").read_bytes()).hexdigest()
@@ -141,7 +141,7 @@ def test_unique_table_with_one_match_decides(client: TestClient) -> None:
 
 
 def small_limits_client(rules_registry: Registry, **limits: int) -> TestClient:
-    return TestClient(create_app(Settings(rules_dir=RULES, **limits), rules_registry))
+    return make_client(Settings(rules_dir=RULES, **limits), rules_registry)
 
 
 def test_body_over_the_limit_is_413_by_content_length(rules_registry: Registry) -> None:
@@ -153,7 +153,7 @@ def test_body_over_the_limit_is_413_by_content_length(rules_registry: Registry) 
 
 
 def test_body_over_the_limit_is_413_when_streamed(rules_registry: Registry) -> None:
-    app = create_app(Settings(rules_dir=RULES, max_body_bytes=100), rules_registry)
+    app = make_app(Settings(rules_dir=RULES, max_body_bytes=100), rules_registry)
     chunks = [b'{"amount": 1, "department": "IT", "padding": "', b"x" * 80, b"x" * 80, b'"}']
     messages = [
         {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
@@ -177,7 +177,11 @@ def test_body_over_the_limit_is_413_when_streamed(rules_registry: Registry) -> N
         "raw_path": b"/v1/decisions/invoice-approval",
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", f"Bearer {memory()[1]}".encode()),
+        ],
         "client": ("127.0.0.1", 1234),
         "server": ("127.0.0.1", 8000),
     }
@@ -271,7 +275,7 @@ def test_probes(client: TestClient) -> None:
 
 
 def test_not_ready_without_rulesets(tmp_path: Any) -> None:
-    client = TestClient(create_app(Settings(rules_dir=tmp_path), Registry()))
+    client = make_client(Settings(rules_dir=tmp_path), Registry())
     assert client.get("/healthz").status_code == 200
     assert_error(client.get("/readyz"), 503, "not-ready")
 
@@ -329,10 +333,10 @@ def test_internal_error_hides_the_traceback_and_logs_an_id(
 
 def test_refused_rule_files_are_logged_and_not_served(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="casewise"):
-        app = create_app(Settings(rules_dir=BROKEN))
+        app = make_app(Settings(rules_dir=BROKEN))
     logged = caplog.text
     assert "typo.yaml:9:" in logged
     assert "amout" in logged
-    client = TestClient(app)
+    client = as_role(TestClient(app), "system")
     assert [r["name"] for r in client.get("/v1/rulesets").json()["rulesets"]] == ["fine"]
     assert_error(client.post("/v1/decisions/typo", json={"amount": 1}), 404, "not-found")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
 from service.settings import Settings
+from tests.auth import as_role, make_app, make_client
 from tests.fixtures import BROKEN, RULES
 from tests.pagetree import Node, parse
 
@@ -20,7 +20,7 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 
 def app_client(rules: Path) -> TestClient:
     settings = Settings(rules_dir=rules, knowledge_dir=KNOWLEDGE, neo4j_uri="")
-    return TestClient(create_app(settings))
+    return make_client(settings, role="author")
 
 
 @pytest.fixture
@@ -149,13 +149,13 @@ def test_unknown_route_is_json_for_a_client_and_a_page_for_a_browser(pages: Test
 
 def test_internal_error_page_shows_the_id_and_no_traceback() -> None:
     settings = Settings(rules_dir=RULES, knowledge_dir=KNOWLEDGE, neo4j_uri="")
-    app = create_app(settings)
+    app = make_app(settings)
 
     def boom() -> None:
         raise RuntimeError("secret detail")
 
     app.add_api_route("/boom", boom)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with as_role(TestClient(app, raise_server_exceptions=False), "author") as client:
         response = client.get("/boom", headers=BROWSER)
         assert response.status_code == 500
         assert "secret detail" not in response.text and "Traceback" not in response.text
@@ -171,7 +171,7 @@ def test_rules_page_lists_a_refused_playbook_with_its_positions(tmp_path: Path) 
     broken = knowledge / "playbooks" / "warranty-return.yaml"
     broken.write_text("playbook: warranty-return\nrules: 3\n", encoding="utf-8")
     settings = Settings(rules_dir=RULES, knowledge_dir=knowledge, neo4j_uri="")
-    with TestClient(create_app(settings)) as client:
+    with make_client(settings, role="author") as client:
         doc = page(client, "/rules")
     row = doc.one("table", id="playbooks").one("tr", data_name="warranty-return")
     assert row.one("td", cls="status").text().startswith("refused")

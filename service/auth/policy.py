@@ -1,0 +1,131 @@
+"""Who may call each route: the one table of the service, by method and path.
+
+Every route the app serves must have a rule here: ``create_app`` refuses to start otherwise
+(``check_routes``), and ``tests/unit/test_auth_routes.py`` calls every route as every role.
+``PUBLIC`` routes need no one; the others list the roles that may call them. A ``scoped`` rule
+names the path parameter that holds a ruleset: an API key may ask only for its own rulesets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.routing import Mount, compile_path
+
+from service.auth.principals import Role
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The roles that may call a route (None: anyone), and its ruleset parameter if scoped."""
+
+    roles: frozenset[Role] | None
+    scoped: str | None = None
+
+
+PUBLIC = Rule(None)
+SYSTEM_AUTHOR = Rule(frozenset({"system", "author"}), scoped="ruleset")
+CASE_READERS = Rule(frozenset({"system", "expert", "author"}))
+CASE_WRITERS = Rule(frozenset({"system"}))
+DECIDERS = Rule(frozenset({"system", "expert"}))
+PAGE_READERS = Rule(frozenset({"expert", "author", "admin"}))
+
+ROUTES: dict[tuple[str, str], Rule] = {
+    # OpenAPI documents, probes, static files and signing in stay public.
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    ("GET", "/signin"): PUBLIC,
+    ("POST", "/signin"): PUBLIC,
+    ("POST", "/signout"): PUBLIC,
+    # Decisions: systems with a key for the ruleset; authors simulate.
+    ("POST", "/v1/decisions/{ruleset}"): SYSTEM_AUTHOR,
+    ("POST", "/v1/decisions/{ruleset}/batch"): SYSTEM_AUTHOR,
+    ("GET", "/v1/rulesets"): Rule(frozenset({"system", "author", "admin"})),
+    ("GET", "/v1/rulesets/{name}"): Rule(frozenset({"system", "author", "admin"}), "name"),
+    # Cases: systems feed them in; experts (and authors) read them.
+    ("POST", "/v1/cases"): CASE_WRITERS,
+    ("POST", "/v1/cases/{case_id}/parties"): CASE_WRITERS,
+    ("POST", "/v1/cases/{case_id}/evidence"): CASE_WRITERS,
+    ("POST", "/v1/cases/{case_id}/events"): CASE_WRITERS,
+    ("POST", "/v1/cases/{case_id}/close"): DECIDERS,
+    ("GET", "/v1/cases"): CASE_READERS,
+    ("GET", "/v1/cases/{case_id}"): CASE_READERS,
+    ("GET", "/v1/cases/{case_id}/timeline"): CASE_READERS,
+    ("GET", "/v1/cases/{case_id}/links"): CASE_READERS,
+    ("GET", "/v1/cases/{case_id}/recommendations"): CASE_READERS,
+    ("GET", "/v1/cases/{case_id}/similar-actions"): CASE_READERS,
+    ("POST", "/v1/cases/{case_id}/recommendations/{rid}/accept"): DECIDERS,
+    ("POST", "/v1/cases/{case_id}/recommendations/{rid}/override"): DECIDERS,
+    ("GET", "/v1/suggestions"): Rule(frozenset({"author", "admin"})),
+    # Pages: experts decide on cases; authors read rules and suggestions; admins look.
+    ("GET", "/"): PAGE_READERS,
+    ("GET", "/cases"): PAGE_READERS,
+    ("GET", "/cases/{case_id}"): PAGE_READERS,
+    ("POST", "/cases/{case_id}/recommendations/{rid}/accept"): Rule(frozenset({"expert"})),
+    ("POST", "/cases/{case_id}/recommendations/{rid}/override"): Rule(frozenset({"expert"})),
+    ("GET", "/rules"): PAGE_READERS,
+    ("GET", "/rules/{name}"): PAGE_READERS,
+}
+# Mounted apps: every path under the prefix.
+MOUNTS = ("/static",)
+
+
+class Policy:
+    """Finds the rule of a request by its method and path (HEAD as GET)."""
+
+    def __init__(self, routes: dict[tuple[str, str], Rule]) -> None:
+        self._exact: dict[tuple[str, str], Rule] = {}
+        self._patterns: list[tuple[str, re.Pattern[str], Rule]] = []
+        for (method, path), rule in routes.items():
+            if "{" in path:
+                self._patterns.append((method, compile_path(path)[0], rule))
+            else:
+                self._exact[(method, path)] = rule
+
+    def find(self, method: str, path: str) -> tuple[Rule, dict[str, Any]] | None:
+        """Give the rule and path parameters of a request; None for a path with no rule."""
+        method = "GET" if method == "HEAD" else method
+        rule = self._exact.get((method, path))
+        if rule is not None:
+            return rule, {}
+        if path.startswith(tuple(m + "/" for m in MOUNTS)):
+            return PUBLIC, {}
+        for rule_method, pattern, rule in self._patterns:
+            if rule_method == method:
+                match = pattern.match(path)
+                if match:
+                    return rule, match.groupdict()
+        return None
+
+
+POLICY = Policy(ROUTES)
+
+
+def app_routes(routes: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """Give (method, path) of every route the app serves, inside included routers too."""
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from app_routes(original.routes)
+        elif isinstance(route, Mount):
+            yield "GET", route.path
+        else:
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if method != "HEAD":
+                    yield method, route.path
+
+
+def check_routes(routes: Iterable[Any]) -> None:
+    """Raise RuntimeError naming each route without a rule in ``ROUTES``."""
+    missing = sorted({r for r in app_routes(routes) if r not in ROUTES})
+    if missing:
+        names = ", ".join(f"{m} {p}" for m, p in missing)
+        raise RuntimeError(f"routes without a rule in service/auth/policy.py ROUTES: {names}")

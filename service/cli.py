@@ -211,32 +211,25 @@ def _print_problems(problems: list[Problem]) -> None:
         out.print(str(problem), markup=False)
 
 
+RulePathArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Rule, playbook or test file, or a folder [default: CASEWISE_RULES_DIR and the "
+        "playbooks in CASEWISE_KNOWLEDGE_DIR]."
+    ),
+]
+
+
 @rules_app.command("check")
 def rules_check(
-    path: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Rule file or folder [default: CASEWISE_RULES_DIR and the playbooks in "
-            "CASEWISE_KNOWLEDGE_DIR]."
-        ),
-    ] = None,
+    path: RulePathArgument = None,
 ) -> None:
     """Load rule files and print every problem as file:line:col: message (exit 1 if any)."""
     settings = _settings()
     for target in _rule_targets(path, settings):
-        if not target.exists():
-            _fail(f"{target} does not exist; pass a rule file or a folder of rule files", 2)
-        names: list[str] = []
-        if target.is_dir():
-            registry = Registry(max_firings=settings.max_firings)
-            problems = registry.load_dir(target)
-            names = registry.names()
-        else:
-            try:
-                names = [load_ruleset(target, max_firings=settings.max_firings).name]
-                problems = []
-            except RuleFileError as exc:
-                problems = exc.problems
+        registry = Registry(max_firings=settings.max_firings)
+        problems = registry.load_dir(target)
+        names = registry.names()
         if problems:
             _print_problems(problems)
             files = len({p.path for p in problems})
@@ -248,21 +241,17 @@ def rules_check(
 
 def _rule_targets(path: Path | None, settings: Settings) -> list[Path]:
     """The given path, or the rules folder and (when it exists) the playbooks folder."""
-    if path is not None:
-        return [path]
     playbooks = settings.knowledge_dir / "playbooks"
-    return [settings.rules_dir, *([playbooks] if playbooks.is_dir() else [])]
+    targets = [path] if path else [settings.rules_dir, *([playbooks] if playbooks.is_dir() else [])]
+    for target in targets:
+        if not target.exists():
+            _fail(f"{target} does not exist; pass a rule, playbook or test file, or a folder", 2)
+    return targets
 
 
 @rules_app.command("lint")
 def rules_lint(
-    path: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Rule file or folder [default: CASEWISE_RULES_DIR and the playbooks in "
-            "CASEWISE_KNOWLEDGE_DIR]."
-        ),
-    ] = None,
+    path: RulePathArgument = None,
 ) -> None:
     """Find rules that never fire, conflicting sets, table gaps and overlaps, unused fields."""
     from service.engine.lint import ERROR, Finding, lint_path
@@ -271,8 +260,6 @@ def rules_lint(
     findings: list[Finding] = []
     problems: list[Problem] = []
     for target in _rule_targets(path, settings):
-        if not target.exists():
-            _fail(f"{target} does not exist; pass a rule file or a folder of rule files", 2)
         found, broken = lint_path(target, max_firings=settings.max_firings)
         findings += found
         problems += broken
@@ -289,13 +276,7 @@ def rules_lint(
 
 @rules_app.command("test")
 def rules_test(
-    path: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Test file, rule file or folder [default: CASEWISE_RULES_DIR and the "
-            "playbooks in CASEWISE_KNOWLEDGE_DIR]."
-        ),
-    ] = None,
+    path: RulePathArgument = None,
 ) -> None:
     """Run the example tests (*.test.yaml) beside the rule files; exit 1 if any fails."""
     from service.engine.testing import run_suite
@@ -303,8 +284,6 @@ def rules_test(
     settings = _settings()
     failed = False
     for target in _rule_targets(path, settings):
-        if not target.exists():
-            _fail(f"{target} does not exist; pass a test file, rule file or folder", 2)
         try:
             result = run_suite(target)
         except RuleFileError as exc:

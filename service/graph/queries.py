@@ -194,18 +194,19 @@ MATCH (c:Case {id: $id})
 RETURN c.id AS id
 """
 
-_CASE_FILTER: LiteralString = """
+# The filters of GET /v1/cases and of the worklist page.
+CASE_FILTER: LiteralString = """
 MATCH (c:Case)
 WHERE ($type IS NULL OR c.type = $type)
   AND ($status IS NULL OR c.status = $status)
   AND ($due_before IS NULL OR c.due_at < $due_before)
 """
 
-COUNT_CASES: LiteralString = _CASE_FILTER + "RETURN count(c) AS total\n"
+COUNT_CASES: LiteralString = CASE_FILTER + "RETURN count(c) AS total\n"
 
 # Most pressing first: the earliest due date (cases without one last), then priority.
 LIST_CASES: LiteralString = (
-    _CASE_FILTER
+    CASE_FILTER
     + """
 RETURN """
     + _CASE

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-_FILTER: LiteralString = """
-MATCH (c:Case)
-WHERE ($type IS NULL OR c.type = $type)
-  AND ($status IS NULL OR c.status = $status)
-  AND ($due_before IS NULL OR c.due_at < $due_before)
-"""
+from service.graph.queries import CASE_FILTER, COUNT_CASES
 
-WORKLIST_COUNT: LiteralString = _FILTER + "RETURN count(c) AS total\n"
+WORKLIST_COUNT = COUNT_CASES  # the same filters as GET /v1/cases
 
 # Overdue first (a closed case is never overdue), then priority (1 most urgent), then the
 # earliest deadline; cases without a deadline come last within their priority.
 WORKLIST: LiteralString = (
-    _FILTER
+    CASE_FILTER
     + """
 WITH c, (c.status <> 'closed' AND c.due_at IS NOT NULL AND c.due_at < $now) AS overdue
 RETURN c {.id, .type, .status, .priority, .opened_at, .due_at} AS case, overdue,

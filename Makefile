@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-bench browser run test check lint typecheck bench fmt
+.PHONY: install install-bench browser run test check lint typecheck bench fmt screenshots
 
 install: $(VENV)/.installed
 
@@ -72,3 +72,10 @@ bench: install-bench
 fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The README's pictures, from the screenshot browser test on a fresh graph of its own.
+SHOTS_NEO4J := CASEWISE_NEO4J_DATA_DIR=var/neo4j-shots CASEWISE_NEO4J_PORT=7686
+screenshots: install browser
+	@$(SHOTS_NEO4J) $(BIN)/casewise neo4j stop >/dev/null 2>&1; rm -rf var/neo4j-shots
+	CASEWISE_SCREENSHOTS=docs/screenshots $(SHOTS_NEO4J) tools/neo4j/with-neo4j.sh \
+	  $(BIN)/pytest -q tests/browser/test_screenshots.py

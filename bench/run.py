@@ -7,6 +7,9 @@ and written to bench/results-latest.md.
 
 Options: --quick (short runs, a smoke check), --skip-http, --skip-memory, --skip-inprocess,
 --skip-graph (no Neo4j ingest rate and case query latencies on the 10,000-case demo graph),
+--skip-simulation (no replay throughput; with NEO4J_URI it also times reading the log there),
+--skip-reload (no reload time of a generated 1,000-rule file),
+--skip-log (no decision log figures: group commit cost, HTTP decisions/s with the log off),
 --sample N, --dump DIR (write the generated rulesets, Python, JDM graphs and CLIPS rules
 there), --profile (print where Casewise's time goes on invoice-approval).
 """
@@ -14,6 +17,7 @@ there), --profile (print where Casewise's time goes on invoice-approval).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime as dt
 import io
@@ -32,11 +36,13 @@ from service.auth.store import Neo4jStore, create_key
 from service.graph.local import LOCAL_PASSWORD, LOCAL_USER
 
 from . import http_load
+from .decision_log import decision_log_rows, wait_for_flush
 from .floor import c_floor
 from .generate import write_ruleset
 from .graph import GraphPlan, graph_rows
 from .graph import _graph as bench_graph
 from .inprocess import Rate, rss_growth, throughput
+from .reload import reload_rows
 from .report import Row, markdown, rate, text_table
 from .subjects import (
     CLIPS,
@@ -117,10 +123,16 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_memory:
                 rows += _memory(subjects[0], plan)
             if not args.skip_http:
-                rows += _http(subjects[0], plan)
+                rows += _http(subjects[0], plan, log_off=not args.skip_log)
+            if not args.skip_log:
+                rows += decision_log_rows(say, args.quick)
             if not args.skip_graph:
                 cases = 1_000 if args.quick else 10_000
                 rows += graph_rows(GraphPlan(cases, 50 if args.quick else 300), say)
+            if not args.skip_simulation:
+                rows += _simulation(subjects[0], 20_000 if args.quick else 100_000)
+            if not args.skip_reload:
+                rows += reload_rows(say, 2 if args.quick else 5)
     except NotEquivalent as exc:
         print(f"\nEQUIVALENCE CHECK FAILED — nothing was timed.\n{exc}", file=sys.stderr)
         return 1
@@ -143,6 +155,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-memory", action="store_true", help="no memory measurement")
     p.add_argument("--skip-inprocess", action="store_true", help="no in-process throughput")
     p.add_argument("--skip-graph", action="store_true", help="no case graph ingest and reads")
+    p.add_argument(
+        "--skip-simulation", action="store_true", help="no simulation (replay) throughput"
+    )
+    p.add_argument(
+        "--skip-log", action="store_true", help="no decision log figures (group commit, on/off)"
+    )
+    p.add_argument("--skip-reload", action="store_true", help="no reload of a 1,000-rule file")
     p.add_argument("--sample", type=int, default=0, help="inputs per ruleset (default 2000)")
     p.add_argument("--output", default=str(RESULTS), help=f"Markdown file [default: {RESULTS}]")
     p.add_argument("--dump", metavar="DIR", help="write the generated translations to DIR")
@@ -229,7 +248,7 @@ def _memory(subject: Subject, plan: Plan) -> list[Row]:
 # ---------------------------------------------------------------- HTTP
 
 
-def _http(subject: Subject, plan: Plan) -> list[Row]:
+def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
     wrk = http_load.ensure_wrk(say)
     # The server has a graph (it holds the API key), so an input whose decision opens a case
     # would write one to Neo4j: that is the graph's cost, timed under "graph", not the
@@ -257,6 +276,9 @@ def _http(subject: Subject, plan: Plan) -> list[Row]:
         key = create_key(Neo4jStore(graph), "bench", [subject.name])
         headers = {"Authorization": f"Bearer {key}"}
         graph_env = {
+            # the decision log is on, as in production: the spool in a folder of the run's own,
+            # the records written to that graph (with NEO4J_URI set: there, ~100,000 a run)
+            "CASEWISE_SPOOL_DIR": str(Path(tmp, "spool")),
             "NEO4J_URI": graph.uri,
             "NEO4J_USER": os.environ.get("NEO4J_USER", LOCAL_USER),
             "NEO4J_PASSWORD": os.environ.get("NEO4J_PASSWORD", LOCAL_PASSWORD),
@@ -287,37 +309,61 @@ def _http(subject: Subject, plan: Plan) -> list[Row]:
         )
         best: dict[str, float] = {}
         with (
+            contextlib.ExitStack() as stack,
             http_load.serving("bare", bare_command, bare_port, path, singles[0], headers) as bare,
             http_load.serving(
                 "casewise", cw_command, cw_port, path, singles[0], headers, graph_env
             ) as cw,
         ):
             _check_answers(cw, path, singles[0], batches[0], headers)
+            servers = [("bare FastAPI", bare, path, single_lua)]
+            servers += [("Casewise single", cw, path, single_lua)]
+            if log_off:  # the same service with CASEWISE_DECISION_LOG=off, measured in turn
+                off_port = http_load.free_port()
+                off_env = {**graph_env, "CASEWISE_DECISION_LOG": "off"}
+                off_command = http_load.casewise_command(off_port, RULES)
+                off = stack.enter_context(
+                    http_load.serving("nolog", off_command, off_port, path, singles[0], headers,
+                                      off_env)
+                )  # fmt: skip
+                servers += [("Casewise single, log off", off, path, single_lua)]
+            servers += [(f"Casewise batch of {BATCH}", cw, path + "/batch", batch_lua)]
             # Both servers idle while the other is loaded; taking the best of alternating
             # rounds keeps a burst of other work on this machine from deciding the ratio.
             for n in range(plan.http_rounds):
                 say(f" round {n + 1}/{plan.http_rounds}")
-                for label, server, route, script in (
-                    ("bare FastAPI", bare, path, single_lua),
-                    ("Casewise single", cw, path, single_lua),
-                    (f"Casewise batch of {BATCH}", cw, path + "/batch", batch_lua),
-                ):
+                for label, server, route, script in servers:
                     got = load(server, route, script, label)
                     best[label] = max(best.get(label, 0.0), got)
+                    if server is cw and log_off:
+                        drained_in = wait_for_flush(graph)  # its backlog would slow the next
+                        say(f"  (decision log backlog written to Neo4j in {drained_in:.1f} s)")
     bare_rps = best["bare FastAPI"]
     single_rps = best["Casewise single"]
     batch_rps = best[f"Casewise batch of {BATCH}"]
     batch_dps = batch_rps * BATCH
+    log_rows = []
+    if log_off:
+        off_rps = best["Casewise single, log off"]
+        log_rows.append(
+            Row(
+                "HTTP Casewise single, decision log off",
+                rate(off_rps),
+                "log on / log off",
+                f"{single_rps / off_rps:.0%}",
+            )
+        )
     return [
         Row("HTTP bare FastAPI (constant JSON)", rate(bare_rps, "requests/s")),
         Row(
-            "HTTP Casewise POST /v1/decisions/invoice-approval",
+            "HTTP Casewise POST /v1/decisions/invoice-approval (decision log on)",
             rate(single_rps),
             "single / bare",
             f"{single_rps / bare_rps:.0%}",
             f">= {HTTP_TARGET:.0%}",
             single_rps / bare_rps >= HTTP_TARGET,
         ),
+        *log_rows,
         Row(
             f"HTTP Casewise POST .../batch ({BATCH} items)",
             rate(batch_dps),
@@ -337,6 +383,31 @@ def _check_answers(
     failed = [r for r in (answer or {}).get("results", []) if "decision" not in r]
     if status != 200 or failed or len(answer["results"]) != BATCH:
         raise http_load.HttpBenchError(f"batch answered {status}; failed items: {failed[:3]}")
+
+
+# ---------------------------------------------------------------- simulation
+
+
+def _simulation(subject: Subject, count: int) -> list[Row]:
+    """Replay throughput; with NEO4J_URI set, also reading the log from that Neo4j."""
+    from service.graph.db import Graph
+
+    from .simulate import simulation_rows
+
+    uri = os.environ.get("NEO4J_URI")
+    if not uri:
+        return simulation_rows(subject.path, subject.inputs, count, say)
+    graph = Graph.connect(
+        uri,
+        os.environ.get("NEO4J_USER", LOCAL_USER),
+        os.environ.get("NEO4J_PASSWORD", LOCAL_PASSWORD),
+        os.environ.get("NEO4J_DATABASE", "neo4j"),
+    )
+    try:
+        prefix = f"bench{int(dt.datetime.now(dt.UTC).timestamp())}-"
+        return simulation_rows(subject.path, subject.inputs, count, say, graph, prefix)
+    finally:
+        graph.close()
 
 
 # ---------------------------------------------------------------- extras

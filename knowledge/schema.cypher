@@ -34,3 +34,15 @@ CREATE INDEX expert_decision_case_type IF NOT EXISTS FOR (n:ExpertDecision) ON (
 // Users and API keys (service/auth/store.py): one user per name, one key per id.
 CREATE CONSTRAINT user_name IF NOT EXISTS FOR (n:User) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.id IS UNIQUE;
+
+// Simulation replays a ruleset's logged decisions oldest first (service/simulation/log.py).
+CREATE INDEX routing_decision_ruleset_at IF NOT EXISTS FOR (n:RoutingDecision) ON (n.ruleset, n.at);
+
+// The decision log (service/decisionlog/): GET /v1/decisions filters on ruleset, version and
+// time and lists newest first; each decision is linked to the ruleset version that made it.
+CREATE INDEX routing_decision_at IF NOT EXISTS FOR (n:RoutingDecision) ON (n.at);
+CREATE INDEX routing_decision_ruleset IF NOT EXISTS FOR (n:RoutingDecision) ON (n.ruleset);
+CREATE INDEX routing_decision_version IF NOT EXISTS FOR (n:RoutingDecision) ON (n.version);
+CREATE CONSTRAINT ruleset_version_hash IF NOT EXISTS FOR (n:RulesetVersion) REQUIRE n.hash IS UNIQUE;
+// Every ruleset and playbook version that served (service/graph/versions.py), listed by name.
+CREATE INDEX ruleset_version_name IF NOT EXISTS FOR (n:RulesetVersion) ON (n.name);

@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from service.api import reload_command
 from service.auth.commands import keys_app, users_app
+from service.decisionlog.commands import decisions_app
 from service.engine import (
     Decision,
     DecisionError,
@@ -28,6 +30,7 @@ from service.graph.cli import neo4j_app
 from service.graph.commands import demo_app, graph_app
 from service.recommend.commands import learn_app, suggest
 from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+from service.simulation.commands import simulate
 
 app = typer.Typer(
     help="Casewise: routine decisions by rules, complex work as cases.",
@@ -43,7 +46,13 @@ app.add_typer(learn_app, name="learn")
 # Identity and roles (service/auth/commands.py).
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+# The decision log (service/decisionlog/commands.py).
+app.add_typer(decisions_app, name="decisions")
 rules_app.command("suggest")(suggest)
+# Reloading a running Casewise (service/api/reload_command.py).
+rules_app.command("reload")(reload_command.reload)
+# Replaying past decisions on a changed file (service/simulation/commands.py).
+rules_app.command("simulate")(simulate)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -81,6 +81,27 @@ class Settings(BaseSettings):
     suggest_min_decisions: int = Field(
         default=5, ge=1, description="Fewest expert decisions on a rule before it is judged."
     )
+    suggest_no_action_outcomes: str = Field(
+        default="no-action,no_action,close-no-action,dismissed,unfounded",
+        min_length=1,
+        description="Comma-separated case outcomes meaning the escalation was not needed.",
+    )
+
+    spool_dir: Path = Field(
+        Path("var/spool"),
+        description="Durable local spool: what waits there until Neo4j takes it (versions/, ...).",
+    )
+    watch: Literal["on", "off"] = Field(
+        default="on", description="`on`: reload rule files, playbooks, catalogue when they change."
+    )
+    watch_debounce_ms: int = Field(
+        default=300, ge=10, le=60_000, description="Quiet time after a change before reloading."
+    )
+
+    decision_log: Literal["on", "off"] = Field(
+        default="on",
+        description="`on`: record every routing decision (spool, then Neo4j); `off`: none.",
+    )
 
     auth: Literal["on", "off"] = Field(
         default="on",
@@ -97,7 +118,7 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("auth", mode="before")
+    @field_validator("auth", "watch", "decision_log", mode="before")
     @classmethod
     def _lower_auth(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

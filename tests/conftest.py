@@ -9,6 +9,7 @@ fixtures live here, above ``integration/`` and ``browser/``, so both share one s
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,16 @@ import pytest
 
 from service.graph import local
 from service.graph.db import Graph, apply_schema
+
+# Tests never write into the repository's var/spool: a spool folder for the session (for
+# settings made at import), and one for each test (so no test flushes another's records).
+os.environ.setdefault("CASEWISE_SPOOL_DIR", tempfile.mkdtemp(prefix="casewise-spool-"))
+
+
+@pytest.fixture(autouse=True)
+def _spool_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASEWISE_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
+
 
 KNOWLEDGE = Path(__file__).parents[1] / "knowledge"
 SCHEMA = KNOWLEDGE / "schema.cypher"

@@ -29,6 +29,8 @@ def free_port() -> int:
 def casewise_serve(args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
     """Run ``casewise serve ARGS --port N`` until the block ends; give its base URL."""
     port = free_port()
+    # Never the repository's var/spool: a spool beside the log unless the test chose one.
+    env = {"CASEWISE_SPOOL_DIR": str(log.parent / f"{log.stem}-spool"), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(CASEWISE), "serve", "--port", str(port), *args],

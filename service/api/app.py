@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,18 +14,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
-from service.api import cases, decisions, recommendations, rulesets, suggestions
+from service.api import (
+    cases,
+    decision_log,
+    decisions,
+    live,
+    recommendations,
+    rulesets,
+    suggestions,
+)
 from service.api.body import BodyLimitMiddleware
 from service.api.errors import install_error_handlers
+from service.api.reloading import Reloader, watch
 from service.auth.middleware import Auth, AuthMiddleware
 from service.auth.policy import check_routes
 from service.auth.sessions import Sessions, secret_key
 from service.auth.store import Neo4jStore, UserStore
+from service.decisionlog.log import DecisionLog
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
+from service.graph.versions import VersionKeeper
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings, load_settings
-from service.web import pages, signin
+from service.web import dashboard, pages, signin, simulate
 from service.web.templating import STATIC
 
 log = logging.getLogger("casewise.api")
@@ -41,6 +54,7 @@ def create_app(
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     problems: list[Problem] = []
+    watching = registry is None and settings.watch == "on"  # an app given a registry never watches
     if registry is None:
         registry, problems = load_registry(settings)
 
@@ -49,9 +63,25 @@ def create_app(
         handle = await run_in_threadpool(open_graph, settings)
         app.state.graph = handle
         await run_in_threadpool(check_playbooks, app.state.playbooks, handle)
+        app.state.decision_log = await run_in_threadpool(DecisionLog.start, settings, handle)
+        keeper.start()  # versions serving since start-up go to Neo4j (through the spool)
+        app.state.reloader.keep()
+        watcher = None
+        if watching:
+            folders = [settings.rules_dir, settings.knowledge_dir]
+            debounce = settings.watch_debounce_ms
+            watcher = asyncio.create_task(watch(app.state.reloader, folders, debounce))
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            await run_in_threadpool(keeper.close)
+            if app.state.decision_log is not None:
+                await run_in_threadpool(app.state.decision_log.stop)
+                app.state.decision_log = None
             await run_in_threadpool(handle.close)
 
     app = FastAPI(
@@ -64,8 +94,11 @@ def create_app(
     app.state.registry = registry
     app.state.load_problems = problems
     app.state.playbooks = load_playbooks(settings)
+    keeper = VersionKeeper(settings.spool_dir / "versions", lambda: app.state.graph.prepare())
+    app.state.reloader = Reloader(settings, registry, app.state.playbooks, keeper)
     # Until the lifespan opens the graph (and without NEO4J_URI) the case routes answer 503.
     app.state.graph = GraphHandle(None, schema_path(settings))
+    app.state.decision_log = None  # started by the lifespan (service.decisionlog)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.state.auth = make_auth(settings, app, users)
@@ -78,12 +111,16 @@ def create_app(
               include_in_schema=False)
     )  # fmt: skip
     app.include_router(decisions.router)
+    app.include_router(decision_log.router)
+    app.include_router(live.router)  # before rulesets: /v1/rulesets/status is not a ruleset
     app.include_router(rulesets.router)
     app.include_router(rulesets.probes)
     app.include_router(cases.router)
     app.include_router(recommendations.router)
     app.include_router(suggestions.router)
     app.include_router(pages.router)
+    app.include_router(dashboard.router)
+    app.include_router(simulate.router)  # /rules/{name}/simulate (service/web/simulate.py)
     app.include_router(signin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     check_routes(app.router.routes)  # a route without a rule in the policy never serves

@@ -15,11 +15,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from service.api.deps import get_settings
 from service.api.errors import ApiError, PayloadTooLarge
 from service.api.models import ERRORS, ErrorResponse
+from service.auth.middleware import principal_of
 from service.graph import cases, reads
 from service.graph.db import Graph, GraphHandle
 from service.graph.models import (
     CASE_TYPE_PATTERN,
     ID_PATTERN,
+    AssignIn,
     CasesIn,
     CaseStatus,
     CloseIn,
@@ -105,6 +107,19 @@ def post_close(case_id: CaseId, body: CloseIn, graph: GraphDep) -> dict[str, Any
     return {"case": cases.close_case(graph, case_id, body)}
 
 
+@router.post("/{case_id}/assign", summary="Assign a case to someone", responses=RESPONSES)
+def post_assign(
+    case_id: CaseId, body: AssignIn, graph: GraphDep, request: Request
+) -> dict[str, Any]:
+    """Give the case to ``assignee`` (null: to no one); the change is an event in its timeline.
+
+    Assigning to whoever has it already changes nothing (``changed: false``).
+    """
+    principal = principal_of(request)
+    actor = principal.name if principal is not None else None
+    return cases.assign_case(graph, case_id, body.assignee, actor)
+
+
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
@@ -121,6 +136,9 @@ def get_cases(
     due_before: Annotated[
         dt.datetime | None, Query(description="Only cases due before this time (UTC if naive).")
     ] = None,
+    assignee: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Only cases assigned to …")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -130,6 +148,7 @@ def get_cases(
         type=case_type,
         status=status,
         due_before=_utc(due_before),
+        assignee=assignee,
         limit=limit,
         offset=offset,
     )

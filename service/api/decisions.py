@@ -2,9 +2,17 @@
 
 A decision whose outputs say ``open_case: true`` opens a case in the graph (see
 ``service.graph.escalation``) and its answer carries ``case_id``. Only those decisions touch
-Neo4j; every other decision is answered on the event loop without it. A client that sends the
-header ``Idempotency-Key: K`` gets decision id ``K`` (``K.<index>`` for batch item ``index``),
-so asking again finds the case opened the first time instead of opening a second one.
+Neo4j on the request path; every other decision is answered on the event loop without it. A
+client that sends the header ``Idempotency-Key: K`` gets decision id ``K`` (``K.<index>`` for
+batch item ``index``), so asking again finds the case opened the first time instead of opening
+a second one.
+
+Every answered decision is recorded (``service.decisionlog``): the answer leaves only after its
+record is fsynced in the local spool (group commit; a batch is one group), and the flusher
+writes it to Neo4j. A decision that opens a case is written whole, with its case, before it
+is answered. When the graph is configured but down, such a decision is still answered, with
+the case id it will have: the flusher opens the case when Neo4j is back.
+With CASEWISE_DECISION_LOG=off there is no spool to wait in, and such a decision is a 503.
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ from service.api.deps import get_registry, get_settings
 from service.api.errors import ApiError, PayloadTooLarge, describe_error
 from service.api.models import ERRORS, BatchOut, DecisionOut
 from service.api.responses import JSON
+from service.auth.middleware import principal_of
+from service.decisionlog import records
+from service.decisionlog import store as decisionlog_store
+from service.decisionlog.log import DecisionLog
+from service.decisionlog.spool import SpoolError
 from service.engine import Registry, Ruleset
 from service.graph import escalation
 from service.graph.db import GraphHandle, GraphUnavailable
@@ -105,13 +118,36 @@ async def _decide(request: Request, ruleset: str) -> JSON:
     # Evaluation takes well under a millisecond; a thread hop would cost more than it saves.
     # Throughput across cores comes from `casewise serve --workers`.
     decision = target.evaluate(data, decision_id=decision_id).to_dict()
+    decision_log: DecisionLog | None = request.app.state.decision_log
+    case_id = None
     if escalation.wants_case(decision["outputs"]):
         handle: GraphHandle = request.app.state.graph
-        if handle.configured:
-            decision["case_id"] = await run_in_threadpool(_open_case, handle, decision, data)
-        else:
-            decision["case_id"] = _no_graph(decision)
+        case_id = _no_graph(decision) if not handle.configured else case_id_of(decision)
+        decision["case_id"] = case_id
+    rec = records.record(decision, data, _caller(request), case_id)
+    if case_id is not None and not (decision_log is not None and decision_log.graph_down):
+        try:
+            await run_in_threadpool(_open_case, request.app.state.graph, rec)
+        except GraphUnavailable:
+            if decision_log is None:
+                raise
+            decision_log.mark_graph_down()  # the flusher opens the case when Neo4j is back
+    if decision_log is not None:
+        await _record(decision_log, [rec])
     return JSON(decision)
+
+
+async def _record(decision_log: DecisionLog, recs: list[dict[str, Any]]) -> None:
+    """Wait until the records are durable; a 503 if the spool cannot take them."""
+    try:
+        await decision_log.commit(recs)
+    except SpoolError as exc:
+        raise ApiError(503, exc.code, str(exc)) from exc
+
+
+def _caller(request: Request) -> str | None:
+    principal = principal_of(request)
+    return None if principal is None else principal.name
 
 
 @router.post(
@@ -129,14 +165,20 @@ async def decide_batch(
 ) -> JSON:
     """Evaluate the ruleset on every item; each item gets a decision or an error, in order.
 
-    An item whose decision opens a case gets ``case_id`` as a single decision does; when the
-    graph is down that item's answer is a ``graph-unavailable`` error and the others stand.
+    An item whose decision opens a case gets ``case_id`` as a single decision does (with the
+    decision log off and the graph down, that item's answer is a ``graph-unavailable`` error
+    and the others stand). The records of all items are committed as one group.
     """
     target = registry.get(ruleset)
     prefix = _decision_id(request)
     items = _batch_items(await read_json_object(request), settings.max_batch)
     handle: GraphHandle = request.app.state.graph
-    results = await run_in_threadpool(_decide_all, target, items, handle, prefix)
+    decision_log: DecisionLog | None = request.app.state.decision_log
+    results, recs = await run_in_threadpool(
+        _decide_all, target, items, handle, prefix, decision_log, _caller(request)
+    )
+    if decision_log is not None and recs:
+        await _record(decision_log, recs)
     return JSON({"results": results})
 
 
@@ -155,15 +197,18 @@ def _decision_id(request: Request) -> str | None:
     return key
 
 
-def _open_case(handle: GraphHandle, decision: dict[str, Any], data: dict[str, Any]) -> str | None:
-    """Open the decision's case; give its id, or None when no graph is configured.
+def case_id_of(decision: dict[str, Any]) -> str:
+    """Give the id of the case a decision opens."""
+    return escalation.case_id_for(decision["id"])
 
-    GraphUnavailable (503) when a graph is configured but does not answer: the decision must
-    not be answered as if its case existed.
+
+def _open_case(handle: GraphHandle, rec: dict[str, Any]) -> None:
+    """Write the decision whole with the case it opens, so both exist when it is answered.
+
+    GraphUnavailable (503) when the graph does not answer: with the decision log on, the
+    caller answers anyway and the flusher writes the same record (merged on ids) later.
     """
-    if not handle.configured:
-        return _no_graph(decision)
-    return escalation.open_case(handle.prepare(), decision, data)
+    decisionlog_store.write(handle.prepare(), [rec])
 
 
 _warned = False
@@ -206,11 +251,19 @@ def _batch_items(body: dict[str, Any], max_batch: int) -> list[Any]:
 
 
 def _decide_all(
-    ruleset: Ruleset, items: list[Any], handle: GraphHandle, prefix: str | None
-) -> list[dict[str, Any]]:
+    ruleset: Ruleset,
+    items: list[Any],
+    handle: GraphHandle,
+    prefix: str | None,
+    decision_log: DecisionLog | None,
+    caller: str | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Give each item's result, and the records of the decisions made."""
     results: list[dict[str, Any]] = []
-    # Once the graph failed, later items that need it fail at once instead of each waiting out
-    # the driver's connection timeout.
+    recs: list[dict[str, Any]] = []
+    deferred = decision_log is not None and decision_log.graph_down
+    # Without the decision log, once the graph failed, later items that need it fail at once
+    # instead of each waiting out the driver's connection timeout.
     down: GraphUnavailable | None = None
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -221,15 +274,24 @@ def _decide_all(
         try:
             decision_id = None if prefix is None else f"{prefix}.{index}"
             decision = ruleset.evaluate(item, decision_id=decision_id).to_dict()
+            case_id = None
             if escalation.wants_case(decision["outputs"]):
+                case_id = _no_graph(decision) if not handle.configured else case_id_of(decision)
+                decision["case_id"] = case_id
+            rec = records.record(decision, item, caller, case_id)
+            if case_id is not None and not deferred:
                 if down is not None:
                     raise down
                 try:
-                    decision["case_id"] = _open_case(handle, decision, item)
+                    _open_case(handle, rec)
                 except GraphUnavailable as exc:
-                    down = exc
-                    raise
+                    if decision_log is None:
+                        down = exc
+                        raise
+                    decision_log.mark_graph_down()  # the flusher opens the case
+                    deferred = True
             results.append({"decision": decision})
+            recs.append(rec)
         except Exception as exc:  # one item's failure must not lose the others' answers
             results.append({"error": describe_error(exc)[1]})
-    return results
+    return results, recs

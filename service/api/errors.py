@@ -11,6 +11,8 @@
  422   decision-failed     the rules could not reach a decision; ``details`` starts with its code
  500   internal            a bug; the body carries an error id that is logged with the traceback
  503   graph-unavailable   the case graph is not configured (NEO4J_URI unset) or not reachable
+ 503   decision-log-       a decision's record could not be written to the spool (disk full,
+       unavailable         CASEWISE_SPOOL_DIR not writable), so it is not answered as decided
 =====  ==================  ==========================================================
 
 A request that prefers HTML (a browser: ``text/html`` in its Accept header, before any JSON)

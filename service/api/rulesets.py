@@ -67,7 +67,7 @@ async def readyz(request: Request, registry: RegistryDep) -> JSON:
     count = len(registry.names())
     if count == 0:
         rules_dir = request.app.state.settings.rules_dir
-        problems = [str(p) for p in request.app.state.load_problems]
+        problems = [str(p) for p in registry.files.problems]  # live: the last reload's
         message = (
             f"no ruleset is loaded from {rules_dir}; fix the problems listed "
             "or point CASEWISE_RULES_DIR at a folder of rule files"

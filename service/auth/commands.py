@@ -49,15 +49,19 @@ def keys_create(
         typer.Option("--rulesets", help="Comma-separated rulesets the key may ask for; '*' any."),
     ],
     name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "system",
+    role: Annotated[
+        str, typer.Option("--role", help="system (asks for decisions) or author (reloads rules).")
+    ] = "system",
 ) -> None:
-    """Create an API key (role system) and print it once: it is stored only as a hash."""
+    """Create an API key (role system or author) and print it once: stored only as a hash."""
     names = [part.strip() for part in rulesets.split(",") if part.strip()]
     try:
         with _graph() as graph:
-            key = create_key(Neo4jStore(graph), name, names)
+            key = create_key(Neo4jStore(graph), name, names, role)
     except (AuthError, GraphError) as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
-    err.print(f"key {name!r} for {', '.join(names)}; send it as 'Authorization: Bearer KEY'.")
+    for_what = f"{name!r} ({role}) for {', '.join(names)}"
+    err.print(f"key {for_what}; send it as 'Authorization: Bearer KEY'.")
     err.print("It is shown only this once:")
     out.print(key)

@@ -48,14 +48,27 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Decisions: systems with a key for the ruleset; authors simulate.
     ("POST", "/v1/decisions/{ruleset}"): SYSTEM_AUTHOR,
     ("POST", "/v1/decisions/{ruleset}/batch"): SYSTEM_AUTHOR,
+    # The decision log: authors (and admins) read what was decided.
+    ("GET", "/v1/decisions"): Rule(frozenset({"author", "admin"})),
+    ("GET", "/v1/decisions/{decision_id}"): Rule(frozenset({"author", "admin"})),
     ("GET", "/v1/rulesets"): Rule(frozenset({"system", "author", "admin"})),
     ("GET", "/v1/rulesets/{name}"): Rule(frozenset({"system", "author", "admin"}), "name"),
+    # Rules that change while Casewise runs: authors reload; status and versions are read.
+    ("POST", "/v1/rulesets/reload"): Rule(frozenset({"author", "admin"})),
+    ("GET", "/v1/rulesets/status"): Rule(frozenset({"system", "author", "admin"})),
+    ("GET", "/v1/rulesets/{name}/status"): Rule(frozenset({"system", "author", "admin"}), "name"),
+    ("GET", "/v1/rulesets/{name}/versions"): Rule(frozenset({"system", "author", "admin"}), "name"),
+    ("GET", "/v1/rulesets/{name}/versions/{version}"): Rule(
+        frozenset({"system", "author", "admin"}), "name"
+    ),
+    ("GET", "/v1/rulesets/{name}/diff"): Rule(frozenset({"system", "author", "admin"}), "name"),
     # Cases: systems feed them in; experts (and authors) read them.
     ("POST", "/v1/cases"): CASE_WRITERS,
     ("POST", "/v1/cases/{case_id}/parties"): CASE_WRITERS,
     ("POST", "/v1/cases/{case_id}/evidence"): CASE_WRITERS,
     ("POST", "/v1/cases/{case_id}/events"): CASE_WRITERS,
     ("POST", "/v1/cases/{case_id}/close"): DECIDERS,
+    ("POST", "/v1/cases/{case_id}/assign"): DECIDERS,
     ("GET", "/v1/cases"): CASE_READERS,
     ("GET", "/v1/cases/{case_id}"): CASE_READERS,
     ("GET", "/v1/cases/{case_id}/timeline"): CASE_READERS,
@@ -69,10 +82,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): PAGE_READERS,
     ("GET", "/cases"): PAGE_READERS,
     ("GET", "/cases/{case_id}"): PAGE_READERS,
+    ("POST", "/cases/{case_id}/assign"): Rule(frozenset({"expert"})),
     ("POST", "/cases/{case_id}/recommendations/{rid}/accept"): Rule(frozenset({"expert"})),
     ("POST", "/cases/{case_id}/recommendations/{rid}/override"): Rule(frozenset({"expert"})),
+    ("GET", "/dashboard"): PAGE_READERS,
     ("GET", "/rules"): PAGE_READERS,
     ("GET", "/rules/{name}"): PAGE_READERS,
+    # Authors (and admins) replay history on a changed rule file (service/web/simulate.py).
+    ("GET", "/rules/{name}/simulate"): Rule(frozenset({"author", "admin"})),
+    ("POST", "/rules/{name}/simulate"): Rule(frozenset({"author", "admin"})),
 }
 # Mounted apps: every path under the prefix.
 MOUNTS = ("/static",)

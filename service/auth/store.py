@@ -31,6 +31,7 @@ from service.graph.db import Graph
 NAME_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 KEY_PATTERN = re.compile(r"^cw_([0-9a-f]{16})_([A-Za-z0-9_-]{20,200})$")
 MIN_PASSWORD = 8
+KEY_ROLES: tuple[Role, ...] = ("system", "author")
 
 HASHER = PasswordHasher()
 # Checked against when the name is unknown, so an unknown name costs as much as a wrong password.
@@ -47,11 +48,12 @@ RETURN u.role AS role, u.password_hash AS password_hash
 """
 CREATE_KEY: LiteralString = """
 CREATE (k:ApiKey {id: $id, name: $name, secret_hash: $secret_hash, rulesets: $rulesets,
-                  created_at: datetime()})
+                  role: $role, created_at: datetime()})
 """
 FIND_KEY: LiteralString = """
 MATCH (k:ApiKey {id: $id})
-RETURN k.name AS name, k.secret_hash AS secret_hash, k.rulesets AS rulesets
+RETURN k.name AS name, k.secret_hash AS secret_hash, k.rulesets AS rulesets,
+       coalesce(k.role, 'system') AS role
 """
 
 
@@ -74,6 +76,7 @@ class KeyRecord:
     name: str
     secret_hash: str
     rulesets: tuple[str, ...]
+    role: Role = "system"
 
 
 class UserStore(Protocol):
@@ -112,6 +115,7 @@ class Neo4jStore:
             name=key.name,
             secret_hash=key.secret_hash,
             rulesets=list(key.rulesets),
+            role=key.role,
         )
 
     def find_key(self, key_id: str) -> KeyRecord | None:
@@ -119,7 +123,8 @@ class Neo4jStore:
         if not rows:
             return None
         row = rows[0]
-        return KeyRecord(key_id, row["name"], row["secret_hash"], tuple(row["rulesets"] or ()))
+        rulesets = tuple(row["rulesets"] or ())
+        return KeyRecord(key_id, row["name"], row["secret_hash"], rulesets, row["role"])
 
 
 class MemoryStore:
@@ -167,15 +172,21 @@ def check_password(store: UserStore, name: str, password: str) -> Principal | No
     return Principal(user.name, user.role) if user else None
 
 
-def create_key(store: UserStore, name: str, rulesets: list[str]) -> str:
-    """Store a new API key for ``rulesets`` (``*`` any); give the key, which is shown once."""
+def create_key(store: UserStore, name: str, rulesets: list[str], role: str = "system") -> str:
+    """Store a new API key for ``rulesets`` (``*`` any); give the key, which is shown once.
+
+    A key acts as ``system`` (asks for decisions) or ``author`` (reloads rules from a script).
+    """
+    if role not in KEY_ROLES:
+        raise AuthError(f"key role {role!r}: one of {', '.join(KEY_ROLES)}")
     if not re.fullmatch(NAME_PATTERN, name):
         raise AuthError(f"key name {name!r}: letters, digits and . _ : - only, 1 to 100")
     if not rulesets:
         raise AuthError("a key needs at least one ruleset (--rulesets NAME,... or '*')")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    store.save_key(KeyRecord(key_id, name, HASHER.hash(secret), tuple(sorted(set(rulesets)))))
+    rulesets_kept = tuple(sorted(set(rulesets)))
+    store.save_key(KeyRecord(key_id, name, HASHER.hash(secret), rulesets_kept, role))
     return f"cw_{key_id}_{secret}"
 
 
@@ -190,7 +201,7 @@ def check_key(store: UserStore, key: str) -> Principal | None:
         return None
     if record is None:
         return None
-    return Principal(record.name, "system", "key", frozenset(record.rulesets))
+    return Principal(record.name, record.role, "key", frozenset(record.rulesets))
 
 
 class KeyCache:

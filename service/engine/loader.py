@@ -67,14 +67,19 @@ MAX_RULES = 65_000
 
 
 def load_ruleset(
-    path: Path, *, max_firings: int | None = None, actions: Collection[str] | None = None
+    path: Path,
+    *,
+    max_firings: int | None = None,
+    actions: Collection[str] | None = None,
+    data: bytes | None = None,
 ) -> Ruleset:
     """The ruleset in ``path``, checked and compiled; raises RuleFileError listing every mistake.
 
     A playbook's ``recommend`` actions are checked against ``actions``, by default the ids of
-    the catalogue beside its folder (``knowledge/actions.yaml``).
+    the catalogue beside its folder (``knowledge/actions.yaml``). ``data``: the file's bytes,
+    already read (a reload hashes them first, so the version is of exactly what was compiled).
     """
-    src, data = read_source(path)
+    src, data = read_source(path, data)
     doc = parse_yaml(src)
     if src.problems:
         raise RuleFileError(src.problems)
@@ -588,7 +593,8 @@ class _Loader:
             cond: ir.Node = (
                 ir.And((1, 0), tuple(parts)) if parts else ir.Const((1, 0), True, ir.BOOLEAN)
             )
-            rows.append(Row(number=n, condition=cond, values=values))
+            cells = tuple(_cell_text(c) for c in row[: len(columns)])
+            rows.append(Row(number=n, condition=cond, values=values, cells=cells))
         return rows if ok else None
 
     def _check_ownership(self, rules: list[Rule], tables: list[Table]) -> None:
@@ -639,6 +645,15 @@ class _Loader:
         eager = any(ir.has_fact(r.condition) and may_hold_without_facts(r.condition) for r in rules)
         program = Program(f"{name}@{self.version[:12]}", definition, facts_from_start=eager)
         return program, actions, atoms.nodes
+
+
+def _cell_text(cell: Any) -> str:
+    """Give a table cell as an author wrote it; an empty cell is '-' (any value)."""
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return "-"
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    return str(cell).strip()
 
 
 def _label(rid: str | None) -> str:

@@ -59,8 +59,9 @@ def parse_yaml(src: Source) -> Any:
         return None
 
 
-def read_source(path: Path) -> tuple[Source, bytes]:
-    data = path.read_bytes()
+def read_source(path: Path, data: bytes | None = None) -> tuple[Source, bytes]:
+    if data is None:
+        data = path.read_bytes()
     return Source(str(path), data.decode("utf-8", errors="replace")), data
 
 

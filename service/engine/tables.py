@@ -71,6 +71,7 @@ class Row:
     number: int  # 1-based
     condition: ir.Node
     values: dict[str, Any]  # output name -> value
+    cells: tuple[str, ...] = ()  # the input cells as written ("-": any value)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ class Table:
             "aggregate": self.aggregate,
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
-            "rows": [{"row": r.number, "values": r.values} for r in self.rows],
+            "rows": [
+                {"row": r.number, "cells": list(r.cells), "values": r.values} for r in self.rows
+            ],
         }
 
     def _rank(self, row: Row) -> tuple[int, ...]:

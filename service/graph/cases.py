@@ -122,6 +122,7 @@ def _case_row(case: CaseIn) -> dict[str, Any]:
         "opened_at": case.opened_at,
         "due_at": case.due_at,
         "priority": case.priority,
+        "assignee": case.assignee,
         "attributes": _json(case.attributes),
     }
 
@@ -298,6 +299,28 @@ def add_events(graph: Graph, case_id: str, events: list[Event]) -> WriteSummary:
     batch = _Batch.empty()
     batch.events = [(case_id, e, f"events[{i}]") for i, e in enumerate(events)]
     return _write(graph, batch, required=[case_id])
+
+
+def assign_case(
+    graph: Graph, case_id: str, assignee: str | None, actor: str | None
+) -> dict[str, Any]:
+    """Give the case to ``assignee`` (None: to no one), with an event when that changes it.
+
+    Assigning to whoever has it already changes nothing. Give ``{id, assignee, changed}``.
+    """
+    now = dt.datetime.now(dt.UTC)
+    rows = graph.write(
+        q.ASSIGN_CASE,
+        id=case_id,
+        assignee=assignee,
+        at=now,
+        actor=actor,
+        event_id=f"{case_id}:assigned:{now.isoformat()}",
+        attributes=_json({"assignee": assignee or ""}),
+    )
+    if not rows:
+        raise CaseNotFound(f"no case {case_id!r}; GET /v1/cases lists the cases there are")
+    return dict(rows[0])
 
 
 def close_case(graph: Graph, case_id: str, close: CloseIn) -> dict[str, Any]:

@@ -20,9 +20,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from service.engine import CasewiseError
-from service.graph import demo, importer
+from service.engine import CasewiseError, Registry
+from service.graph import demo, demo_decisions, importer
 from service.graph.db import Graph, GraphError, GraphNotConfigured, apply_schema, connect_from
+from service.recommend.playbooks import PlaybookRegistry
 from service.settings import SettingsError, load_settings
 
 graph_app = typer.Typer(
@@ -188,6 +189,29 @@ def import_log(
     _report(summary)
 
 
+def _demo_history(
+    graph: Graph,
+    data: demo.DemoSet,
+    decisions: int,
+    expert_decisions: int,
+    seed: int,
+    day: dt.datetime | None,
+) -> tuple[int, int]:
+    """Write the demo's routine decisions and expert decisions; give how many of each."""
+    settings = load_settings()
+    routine = advised = 0
+    if decisions:
+        registry = Registry(max_firings=settings.max_firings)
+        registry.load_dir(settings.rules_dir)  # a refused file just has no history
+        history = demo_decisions.decision_history(registry, decisions, seed, as_of=day)
+        routine = demo_decisions.write_decisions(graph, history)
+    if expert_decisions:
+        playbooks = PlaybookRegistry.load(settings.knowledge_dir, max_firings=settings.max_firings)
+        open_ids = [c.id for c in data.cases if c.status != "closed"][:expert_decisions]
+        advised = demo_decisions.expert_history(graph, playbooks, open_ids, seed)
+    return routine, advised
+
+
 @demo_app.command("load")
 def load(
     cases: Annotated[int, typer.Option("--cases", min=0, help="Number of cases.")] = 500,
@@ -200,8 +224,21 @@ def load(
         bool,
         typer.Option("--if-empty", help="Load only into a graph that has no case yet."),
     ] = False,
+    decisions: Annotated[
+        int,
+        typer.Option(
+            "--decisions",
+            min=0,
+            help="Routine decisions per ruleset of CASEWISE_RULES_DIR, over the last 60 days.",
+        ),
+    ] = 300,
+    expert_decisions: Annotated[
+        int,
+        typer.Option("--expert-decisions", min=0, help="Open cases whose advice experts decide."),
+    ] = 60,
 ) -> None:
-    """Generate demo claims and complaints (with three fraud rings) and write them."""
+    """Generate demo claims and complaints (with three fraud rings) and write them, with a
+    history of routine decisions and of experts accepting or overriding advice."""
     day = None
     if as_of is not None:
         try:
@@ -216,8 +253,12 @@ def load(
         try:
             with _progress("loading demo cases", cases) as advance:
                 summary = demo.write_demo(graph, data, progress=advance)
+            routine, advised = _demo_history(graph, data, decisions, expert_decisions, seed, day)
         except GraphError as exc:
             _interrupted(exc)
     _report(summary)
+    out.print(
+        f"demo history: {routine} routine decisions, {advised} expert decisions", markup=False
+    )
     for number, ring in enumerate(data.rings, 1):
         out.print(f"fraud ring {number}: {', '.join(sorted(ring))}", markup=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import LiteralString
@@ -57,6 +58,8 @@ RING_SIZES = (4, 8)
 CLAIM_SHARE = 0.6
 REPEAT_COMPLAINANT_SHARE = 0.04
 CLAIM_DUE_DAYS = 30
+# Who works the demo's open cases: `make run` signs in as "expert", who has some of them.
+DEMO_ASSIGNEES = ("expert", "jordan", "priya", None)
 COMPLAINT_DUE_DAYS = 56  # eight weeks, as complaint rules in the UK give a firm
 
 
@@ -264,6 +267,7 @@ class _Generator:
             id=case_id,
             type="insurance-claim",
             status=status,
+            assignee=_assignee(case_id, status),
             opened_at=opened,
             due_at=opened + timedelta(days=CLAIM_DUE_DAYS),
             priority=2 if amount > 10_000 else rng.choice((2, 3, 3, 3, 4)),
@@ -340,6 +344,7 @@ class _Generator:
             id=case_id,
             type="customer-complaint",
             status=status,
+            assignee=_assignee(case_id, status),
             opened_at=opened,
             due_at=opened + timedelta(days=COMPLAINT_DUE_DAYS),
             priority=1 if vulnerable else rng.choice((2, 3, 3, 4, 5)),
@@ -357,3 +362,10 @@ class _Generator:
         if closing is not None:
             self.closings[case_id] = closing
         return case
+
+
+def _assignee(case_id: str, status: str) -> str | None:
+    """Give a demo case's assignee, from its id (so the demo's random draws stay as they were)."""
+    if status == "closed":
+        return None
+    return DEMO_ASSIGNEES[zlib.crc32(case_id.encode()) % len(DEMO_ASSIGNEES)]

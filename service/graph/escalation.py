@@ -51,6 +51,16 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def case_fields(outputs: Mapping[str, Any], ruleset: str, decision_id: str) -> dict[str, Any]:
+    """Give the id, type, priority and attributes of the case a decision opens."""
+    return {
+        "id": case_id_for(decision_id),
+        "type": _case_type(outputs, ruleset),
+        "priority": _priority(outputs),
+        "attributes": _json({"ruleset": ruleset, "decision_id": decision_id}),
+    }
+
+
 def open_case(graph: Graph, decision: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     """Create (or find) the case ``decision`` opens, linked to it; give the case id.
 
@@ -59,7 +69,6 @@ def open_case(graph: Graph, decision: Mapping[str, Any], data: Mapping[str, Any]
     """
     outputs: Mapping[str, Any] = decision["outputs"]
     now = dt.datetime.now(dt.UTC)
-    case_id = case_id_for(decision["id"])
     rows = graph.write(
         q.OPEN_CASE_FROM_DECISION,
         decision={
@@ -72,11 +81,8 @@ def open_case(graph: Graph, decision: Mapping[str, Any], data: Mapping[str, Any]
             "at": now,
         },
         case={
-            "id": case_id,
-            "type": _case_type(outputs, decision["ruleset"]),
+            **case_fields(outputs, decision["ruleset"], decision["id"]),
             "opened_at": now,
-            "priority": _priority(outputs),
-            "attributes": _json({"ruleset": decision["ruleset"], "decision_id": decision["id"]}),
         },
     )
     found: str = rows[0]["case_id"]

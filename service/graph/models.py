@@ -138,6 +138,9 @@ class CaseIn(_Model):
     opened_at: Timestamp
     due_at: Timestamp | None = None
     priority: int = Field(default=3, ge=1, le=5, description="1 is the most urgent.")
+    assignee: Text | None = Field(
+        default=None, description="Who works the case; omitted or null keeps the current one."
+    )
     attributes: Attributes = {}
     parties: list[Party] = []
     evidence: list[Evidence] = []
@@ -164,6 +167,12 @@ class CloseIn(_Model):
     outcome: Text
     closed_at: Timestamp | None = Field(default=None, description="Default: now.")
     reason: LongText | None = None
+
+
+class AssignIn(_Model):
+    """Who works a case: a user name, or null to unassign it."""
+
+    assignee: Text | None = Field(description="The user who works the case; null: no one.")
 
 
 class CasesIn(_Model):

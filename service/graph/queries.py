@@ -51,6 +51,7 @@ SET c.type = row.type,
     c.opened_at = row.opened_at,
     c.due_at = row.due_at,
     c.priority = row.priority,
+    c.assignee = coalesce(row.assignee, c.assignee),
     c.attributes = row.attributes,
     c.outcome = CASE WHEN row.status = 'closed' THEN c.outcome END,
     c.closed_at = CASE WHEN row.status = 'closed' THEN c.closed_at END,
@@ -142,6 +143,8 @@ MERGE (e)-[:IN_CASE]->(c)
 """
 
 # Closing again without a closed_at keeps the first closing time, so a retry changes nothing.
+# The routing decision that opened the case (if one did) gets its outcome and closing time in
+# the same write, for the routing-rule suggestions (service/recommend/routing.py).
 CLOSE_CASE: LiteralString = """
 MATCH (c:Case {id: $id})
 WITH c, coalesce($closed_at, CASE WHEN c.status = 'closed' THEN c.closed_at END, $now) AS closed_at
@@ -155,6 +158,11 @@ SET e.kind = 'closed',
     e.actor = null,
     e.attributes = $attributes
 MERGE (e)-[:IN_CASE]->(c)
+WITH c
+OPTIONAL MATCH (d:RoutingDecision)-[:OPENED]->(c)
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END |
+  SET d.case_outcome = c.outcome, d.case_closed_at = c.closed_at)
+WITH DISTINCT c
 RETURN c.id AS id, c.status AS status, c.outcome AS outcome, c.closed_at AS closed_at,
        c.close_reason AS reason
 """
@@ -184,10 +192,24 @@ RETURN c.id AS case_id
 
 # Explicit projections, so that a property never set (due_at, outcome) comes back as null.
 _CASE: LiteralString = """c {.id, .type, .status, .priority, .opened_at, .due_at, .attributes,
-    .outcome, .closed_at, .close_reason}"""
+    .outcome, .closed_at, .close_reason, .assignee}"""
 _EVENT: LiteralString = "e {.id, .kind, .at, .actor, .attributes}"
 _EVIDENCE: LiteralString = """e {.id, .kind, .received_at, .verified, .source, .effect,
     .description"""
+
+# Assigning to the person already assigned changes nothing and adds no event; every change of
+# assignee is an event of kind 'assigned' (or 'unassigned') in the case's timeline.
+ASSIGN_CASE: LiteralString = """
+MATCH (c:Case {id: $id})
+WITH c, coalesce(c.assignee, '') <> coalesce($assignee, '') AS changed
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+  SET c.assignee = $assignee, c.assigned_at = $at
+  MERGE (e:Event {id: $event_id})
+    ON CREATE SET e.kind = CASE WHEN $assignee IS NULL THEN 'unassigned' ELSE 'assigned' END,
+                  e.at = $at, e.actor = $actor, e.attributes = $attributes
+  MERGE (e)-[:IN_CASE]->(c))
+RETURN c.id AS id, c.assignee AS assignee, changed
+"""
 
 CASE_EXISTS: LiteralString = """
 MATCH (c:Case {id: $id})
@@ -200,6 +222,7 @@ MATCH (c:Case)
 WHERE ($type IS NULL OR c.type = $type)
   AND ($status IS NULL OR c.status = $status)
   AND ($due_before IS NULL OR c.due_at < $due_before)
+  AND ($assignee IS NULL OR c.assignee = $assignee)
 """
 
 COUNT_CASES: LiteralString = CASE_FILTER + "RETURN count(c) AS total\n"

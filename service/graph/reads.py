@@ -60,11 +60,12 @@ def list_cases(
     type: str | None = None,
     status: str | None = None,
     due_before: dt.datetime | None = None,
+    assignee: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
     """Give a page of cases (most pressing first) and how many match the filters in all."""
-    params = {"type": type, "status": status, "due_before": due_before}
+    params = {"type": type, "status": status, "due_before": due_before, "assignee": assignee}
 
     def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
         total = tx.run(q.COUNT_CASES, params).single(strict=True)["total"]

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from service.engine import CasewiseError
 from service.graph.db import Graph, GraphError, GraphNotConfigured, connect_from
-from service.recommend import mining, nextaction
+from service.recommend import mining, nextaction, routing
 from service.settings import Settings, SettingsError, load_settings
 
 learn_app = typer.Typer(
@@ -99,27 +99,68 @@ def suggest(
     playbook: Annotated[
         str | None, typer.Option("--playbook", help="Only this playbook's rules [default: all].")
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Folder of rule files [default: CASEWISE_RULES_DIR]."),
+    ] = None,
+    ruleset: Annotated[
+        str | None,
+        typer.Option("--ruleset", help="Only this ruleset's escalating rules [default: all]."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the suggestions as JSON.")] = False,
 ) -> None:
-    """Print playbook rules experts keep overriding, each with a proposed change as a diff."""
+    """Print playbook rules experts keep overriding, and routing rules whose cases experts
+    close with no action, each with a proposed change as a diff."""
     settings = _settings()
     folder = knowledge or settings.knowledge_dir
     catalogue = _catalogue(folder)
     with _graph(settings) as graph:
         try:
-            found = mining.suggest(
-                graph,
-                folder / "playbooks",
-                set(catalogue),
-                min_rate=settings.suggest_min_rate,
-                min_decisions=settings.suggest_min_decisions,
-                case_types=catalogue,
-                playbook=playbook,
+            # --playbook alone asks for playbook rules only, --ruleset alone for routing rules.
+            escalations = (
+                []
+                if playbook and not ruleset
+                else routing.suggest_routing(
+                    graph,
+                    rules or settings.rules_dir,
+                    routing.outcome_set(settings.suggest_no_action_outcomes),
+                    min_rate=settings.suggest_min_rate,
+                    min_cases=settings.suggest_min_decisions,
+                    ruleset=ruleset,
+                    max_firings=settings.max_firings,
+                )
+            )
+            found = (
+                []
+                if ruleset and not playbook
+                else mining.suggest(
+                    graph,
+                    folder / "playbooks",
+                    set(catalogue),
+                    min_rate=settings.suggest_min_rate,
+                    min_decisions=settings.suggest_min_decisions,
+                    case_types=catalogue,
+                    playbook=playbook,
+                )
             )
         except GraphError as exc:
             _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps([s.to_dict() for s in found], indent=2, ensure_ascii=False))
+        both = {
+            "suggestions": [s.to_dict() for s in found],
+            "routing_suggestions": [s.to_dict() for s in escalations],
+        }
+        typer.echo(json.dumps(both, indent=2, ensure_ascii=False))
+        return
+    _print_routing(escalations)
+    if ruleset and not playbook:
+        if not escalations:
+            out.print(
+                f"no escalating rule of {ruleset} opened cases closed with no action in "
+                f"{settings.suggest_min_rate:.0%} or more of at least "
+                f"{settings.suggest_min_decisions} cases",
+                markup=False,
+            )
         return
     if not found:
         out.print(
@@ -141,6 +182,23 @@ def suggest(
             f"  cases: {', '.join(s.cases[:10])}" + (" ..." if len(s.cases) > 10 else ""),
             markup=False,
         )
+        out.print(f"  {s.note}", markup=False)
+        if s.diff:
+            out.print(s.diff, markup=False)
+
+
+def _print_routing(found: list[routing.RoutingSuggestion]) -> None:
+    """Print the routing-rule suggestions (nothing when there are none)."""
+    for s in found:
+        outcomes = ", ".join(f"{o} ({n})" for o, n in s.outcomes.items())
+        out.print(
+            f"{s.ruleset} / {s.rule}: {s.no_action} of {s.cases} closed case(s) it opened ended "
+            f"with no action ({s.no_action_rate:.0%}); outcomes: {outcomes}",
+            markup=False,
+        )
+        shown = s.no_action_cases[:10]
+        more = " ..." if len(s.no_action_cases) > 10 else ""
+        out.print(f"  no-action cases: {', '.join(shown)}{more}", markup=False)
         out.print(f"  {s.note}", markup=False)
         if s.diff:
             out.print(s.diff, markup=False)

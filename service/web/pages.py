@@ -20,14 +20,15 @@ from starlette.responses import RedirectResponse, Response
 from service.api.cases import get_graph
 from service.api.errors import ApiError
 from service.auth.middleware import principal_of
-from service.engine import Problem, Registry
+from service.engine import Registry
+from service.graph import cases
 from service.graph.db import Graph, GraphHandle, GraphUnavailable
 from service.graph.models import CASE_TYPE_PATTERN, ID_PATTERN
 from service.recommend import feedback, mining
 from service.recommend.feedback import AlreadyDecided, InvalidFeedback
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
-from service.web import views
+from service.web import simulate, views
 from service.web.signin import check_csrf, read_form
 from service.web.templating import render
 
@@ -59,7 +60,8 @@ def _filters(request: Request) -> views.Filters:
     page_text = params.get("page", "1").strip() or "1"
     if not page_text.isdigit() or int(page_text) < 1:
         raise _invalid("page", "a whole number from 1", page_text)
-    return views.Filters(case_type, status, due_before, int(page_text))
+    mine = params.get("mine", "") in {"1", "on", "true"}
+    return views.Filters(case_type, status, due_before, mine, int(page_text))
 
 
 @router.get("/")
@@ -69,7 +71,9 @@ async def worklist_page(request: Request) -> Response:
     filters = _filters(request)
     graph = await run_in_threadpool(get_graph, request)
     now = dt.datetime.now(dt.UTC)
-    data = await run_in_threadpool(views.worklist, graph, filters, now)
+    principal = principal_of(request)
+    user = principal.name if principal is not None else OPEN_EXPERT
+    data = await run_in_threadpool(views.worklist, graph, filters, now, user)
     return render(
         request, "worklist.html", filters=filters, statuses=views.STATUSES, now=now, **data
     )
@@ -131,6 +135,22 @@ async def _decide(request: Request, case_id: str, rid: str, outcome: str) -> Res
     return RedirectResponse(f"/cases/{case_id}#timeline", status_code=303)
 
 
+@router.post("/cases/{case_id}/assign")
+async def assign(request: Request, case_id: str) -> Response:
+    """Take the case (``assignee`` = me) or give it up (empty); back to the case page."""
+    _check_id(case_id, "case_id")
+    form = await read_form(request)
+    check_csrf(request, form)
+    principal = principal_of(request)
+    me = principal.name if principal is not None else OPEN_EXPERT
+    wanted = form.get("assignee", "")
+    if wanted not in {"", me}:
+        raise _invalid("assignee", "experts take a case for themselves, or give it up", wanted)
+    graph: Graph = await run_in_threadpool(get_graph, request)
+    await run_in_threadpool(cases.assign_case, graph, case_id, wanted or None, me)
+    return RedirectResponse(f"/cases/{case_id}#summary", status_code=303)
+
+
 @router.post("/cases/{case_id}/recommendations/{rid}/accept")
 async def accept(request: Request, case_id: str, rid: str) -> Response:
     """Record that the expert took the recommended action; back to the case page."""
@@ -147,10 +167,10 @@ async def override(request: Request, case_id: str, rid: str) -> Response:
 async def rules_page(request: Request) -> Response:
     """Every ruleset and playbook with its version and load status, problems by position."""
     registry: Registry = request.app.state.registry
-    problems: list[Problem] = request.app.state.load_problems
     playbooks: PlaybookRegistry = request.app.state.playbooks
-    files = views.rule_files(registry, problems, playbooks)
+    files = views.rule_files(registry, playbooks)  # live: the status of the last reload
     suggestions, note = await run_in_threadpool(_suggestions, request, playbooks)
+    routing = await run_in_threadpool(simulate.routing_suggestions, request)
     return render(
         request,
         "rules.html",
@@ -158,6 +178,7 @@ async def rules_page(request: Request) -> Response:
         playbooks=files["playbooks"],
         suggestions=suggestions,
         suggestions_note=note,
+        routing_suggestions=routing,
     )
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from service.engine import Problem, Registry, Ruleset
+from service.engine.livefiles import FileStatus
 from service.engine.testing import SuiteResult, run_suite
 from service.graph import reads
 from service.graph.db import Graph
@@ -34,6 +34,7 @@ class Filters:
     type: str | None = None
     status: str | None = "open"
     due_before: dt.date | None = None
+    mine: bool = False
     page: int = 1
 
     def query(self, page: int | None = None) -> dict[str, str]:
@@ -43,18 +44,31 @@ class Filters:
             "status": self.status or "",
             "due_before": self.due_before.isoformat() if self.due_before else "",
         }
+        if self.mine:
+            out["mine"] = "1"
         out["page"] = str(page or self.page)
         return out
 
 
-def worklist(graph: Graph, filters: Filters, now: dt.datetime) -> dict[str, Any]:
-    """Give a page of cases (overdue first, then priority and deadline) with the filters."""
+def worklist(
+    graph: Graph, filters: Filters, now: dt.datetime, user: str | None = None
+) -> dict[str, Any]:
+    """Give a page of cases (overdue first, then priority and deadline) with the filters.
+
+    ``user`` is who is signed in: "assigned to me" keeps the cases assigned to them.
+    """
     due = (
         dt.datetime.combine(filters.due_before, dt.time(), tzinfo=dt.UTC)
         if filters.due_before
         else None
     )
-    params = {"type": filters.type, "status": filters.status, "due_before": due}
+    assignee = (user or "") if filters.mine else None
+    params = {
+        "type": filters.type,
+        "status": filters.status,
+        "due_before": due,
+        "assignee": assignee,
+    }
     offset = (filters.page - 1) * PAGE_SIZE
     total = graph.read(q.WORKLIST_COUNT, **params)[0]["total"]
     rows = graph.read(q.WORKLIST, **params, now=now, offset=offset, limit=PAGE_SIZE)
@@ -134,42 +148,53 @@ def case_page(
 
 @dataclass
 class RuleFile:
-    """One rule file or playbook as the rules page lists it."""
+    """One rule file or playbook as the rules page lists it, with its last load."""
 
     name: str
     kind: str
     path: str
-    version: str | None = None
-    problems: list[Problem] = field(default_factory=list)
+    version: str | None = None  # the version serving from the file
+    problems: list[Problem] = field(default_factory=list)  # of the last attempt
+    state: str = "serving"  # serving, refused or retired
+    loaded_at: dt.datetime | None = None
+    last_attempt_at: dt.datetime | None = None
 
     @property
     def status(self) -> str:
+        if self.state == "retired":
+            return "retired: the file was deleted"
         if self.problems and self.version:
-            return "loaded; a later check found problems"
+            return "refused: the last change has problems; the last good version serves"
         return "refused" if self.problems else "loaded"
 
 
-def _files(loaded: Iterable[Ruleset], problems: Iterable[Problem], kind: str) -> list[RuleFile]:
-    files = {
-        str(rs.path): RuleFile(rs.name, rs.kind or kind, str(rs.path), rs.version) for rs in loaded
-    }
-    by_path: dict[str, list[Problem]] = defaultdict(list)
-    for problem in problems:
-        by_path[problem.path].append(problem)
-    for path, found in by_path.items():
-        entry = files.get(path) or RuleFile(Path(path).name.split(".")[0], kind, path)
-        entry.problems.extend(found)
-        files[path] = entry
-    return sorted(files.values(), key=lambda f: (f.name, f.path))
+def _files(statuses: Iterable[FileStatus]) -> list[RuleFile]:
+    files = [
+        RuleFile(
+            s.name or Path(s.path).name.split(".")[0],
+            s.kind,
+            s.path,
+            s.version,
+            list(s.errors),
+            s.state,
+            s.loaded_at,
+            s.last_attempt_at,
+        )
+        for s in statuses
+    ]
+    return sorted(files, key=lambda f: (f.name, f.path))
 
 
-def rule_files(
-    registry: Registry, load_problems: list[Problem], playbooks: PlaybookRegistry
-) -> dict[str, list[RuleFile]]:
-    """Give the rulesets and the playbooks (catalogue included), each with its load status."""
+def rule_files(registry: Registry, playbooks: PlaybookRegistry) -> dict[str, list[RuleFile]]:
+    """Give the rulesets and the playbooks (catalogue included), each with its live status."""
+    extra = [
+        FileStatus(p.path, None, "playbook", "refused", None, (p,))
+        for p in playbooks.problems
+        if p.path not in {s.path for s in playbooks.statuses()}
+    ]  # the folder's own problems (no playbooks folder)
     return {
-        "rulesets": _files(registry, load_problems, "ruleset"),
-        "playbooks": _files(playbooks, playbooks.problems, "playbook"),
+        "rulesets": _files(registry.statuses()),
+        "playbooks": _files(playbooks.statuses() + extra),
     }
 
 

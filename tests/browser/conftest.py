@@ -24,8 +24,11 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from service.engine import Registry
+from service.graph import demo_decisions
 from service.graph.db import Graph
 from service.graph.demo import DemoSet, generate_set, write_demo
+from service.recommend.playbooks import PlaybookRegistry
 from tests.auth import PASSWORD
 from tests.conftest import KNOWLEDGE, Neo4jServer
 from tests.serving import casewise_serve
@@ -111,7 +114,19 @@ def demo(graph: Graph) -> Demo:
         for c in data.cases
     ]
     write_demo(graph, data)
+    # a history for the dashboard: routine decisions, and experts deciding on advice elsewhere
+    history = demo_decisions.decision_history(_example_rules(), 100, 7, prefix=prefix)
+    demo_decisions.write_decisions(graph, history)
+    ringed = {c for ring in data.rings for c in ring}
+    others = [c.id for c in data.cases if c.status != "closed" and c.id not in ringed][:12]
+    demo_decisions.expert_history(graph, PlaybookRegistry.load(KNOWLEDGE), others)
     return Demo(data, prefix, claim_id)
+
+
+def _example_rules() -> Registry:
+    registry = Registry()
+    registry.load_dir(RULES)
+    return registry
 
 
 @pytest.fixture(scope="package")

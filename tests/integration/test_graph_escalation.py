@@ -92,7 +92,8 @@ def test_routine_decisions_open_no_case(api: TestClient, graph: Graph) -> None:
     key = f"k-{uuid.uuid4().hex}"
     decision = decide(api, ROUTINE, key).json()
     assert decision["outputs"]["open_case"] is False and "case_id" not in decision
-    assert graph.read("MATCH (d:RoutingDecision {id: $id}) RETURN d", id=key) == []
+    # The decision log records it (service.decisionlog), but it opens nothing.
+    assert graph.read("MATCH (d:RoutingDecision {id: $id})-[:OPENED]->() RETURN d", id=key) == []
 
 
 def test_batch_opens_a_case_per_item_that_asks(api: TestClient, graph: Graph) -> None:
@@ -126,9 +127,31 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_neo4j_down_answers_503_only_for_decisions_that_open_a_case() -> None:
+def test_neo4j_down_still_answers_a_case_opening_decision_with_its_case_to_be() -> None:
     uri = f"bolt://127.0.0.1:{_free_port()}"
     with as_role(TestClient(make_app(settings_for(uri))), "system") as client:
+        assert decide(client, ROUTINE).status_code == 200
+        started = time.monotonic()
+        fraud = decide(client, FRAUD)
+        assert fraud.status_code == 200, fraud.text
+        # the decision log keeps the record; its flusher opens the case when Neo4j is back
+        assert fraud.json()["case_id"] == f"case-{fraud.json()['id']}"
+        assert time.monotonic() - started < 15
+        started = time.monotonic()
+        batch = client.post(
+            "/v1/decisions/invoice-approval/batch", json={"items": [FRAUD, ROUTINE]}
+        )
+        results = batch.json()["results"]
+        assert results[0]["decision"]["case_id"] == f"case-{results[0]['decision']['id']}"
+        assert results[1]["decision"]["outputs"]["route"] == "auto"
+        assert time.monotonic() - started < 2  # known down: no second wait for the driver
+        assert client.get("/v1/cases").status_code == 503
+
+
+def test_neo4j_down_without_the_decision_log_answers_503_for_case_decisions() -> None:
+    uri = f"bolt://127.0.0.1:{_free_port()}"
+    settings = settings_for(uri).model_copy(update={"decision_log": "off"})
+    with as_role(TestClient(make_app(settings)), "system") as client:
         routine = decide(client, ROUTINE)
         assert routine.status_code == 200, routine.text
         started = time.monotonic()

@@ -204,7 +204,7 @@ def test_suggestions_by_cli_and_api(
     runner = CliRunner()
     result = runner.invoke(app, ["rules", "suggest", "--knowledge", str(folder), "--json"])
     assert result.exit_code == 0, result.output
-    listed = [s for s in json.loads(result.output) if s["playbook"] == name]
+    listed = [s for s in json.loads(result.output)["suggestions"] if s["playbook"] == name]
     assert {s["rule"] for s in listed} == {"not-contacted", "unverified-evidence"}
     shown = runner.invoke(app, ["rules", "suggest", "--knowledge", str(folder), "--playbook", name])
     assert shown.exit_code == 0 and f"{name} / not-contacted" in shown.output

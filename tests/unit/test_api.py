@@ -282,7 +282,9 @@ def test_not_ready_without_rulesets(tmp_path: Any) -> None:
 
 def test_unknown_route_and_wrong_method(client: TestClient) -> None:
     assert_error(client.get("/v2/nothing"), 404, "not-found")
-    error = assert_error(client.get("/v1/decisions/invoice-approval"), 405, "method-not-allowed")
+    error = assert_error(
+        client.get("/v1/decisions/invoice-approval/batch"), 405, "method-not-allowed"
+    )
     assert "POST" in error["message"]
 
 

@@ -22,7 +22,14 @@ from service.settings import Settings
 from tests.auth import PASSWORD, ROLES, as_role, csrf, make_app, memory
 from tests.fixtures import RULES
 
-SAMPLE = {"ruleset": "invoice-approval", "name": "invoice-approval", "case_id": "c1", "rid": "r1"}
+SAMPLE = {
+    "ruleset": "invoice-approval",
+    "name": "invoice-approval",
+    "case_id": "c1",
+    "rid": "r1",
+    "decision_id": "d1",
+    "version": "0" * 64,
+}
 
 
 def _routes() -> list[tuple[str, str]]:

@@ -45,7 +45,7 @@ def page(client: TestClient, url: str, status: int = 200) -> Node:
 def test_every_page_has_the_nav_and_the_stylesheet(pages: TestClient) -> None:
     doc = page(pages, "/rules")
     nav = doc.one("nav", aria_label="Main")
-    assert [a.text() for a in nav.find_all("a")] == ["Worklist", "Rules"]
+    assert [a.text() for a in nav.find_all("a")] == ["Worklist", "Rules", "Dashboard"]
     assert nav.one("a", href="/rules").get("aria-current") == "page"
     assert doc.one("link", rel="stylesheet").get("href") == "/static/casewise.css"
     css = pages.get("/static/casewise.css")
@@ -85,6 +85,15 @@ def test_ruleset_page_shows_inputs_rules_tables_and_tests(pages: TestClient) -> 
     assert results and all(r == "pass" for r in results)
     assert tests.find("tr", cls="fail") is None
     assert doc.one("p", id="suite-summary").text().endswith("0 failed")
+
+
+def test_ruleset_page_shows_a_decision_table_with_its_input_cells(pages: TestClient) -> None:
+    # tests/fixtures/rules/invoice-approval.yaml: rows ['"IT"', "> 5000", 48] and ["-", "-", 24]
+    table = page(pages, "/rules/invoice-approval").one("table", cls="decision-table")
+    head = [th.text() for th in table.one("thead").find_all("th")]
+    assert head == ["Row", "department", "amount", "sla_hours"]
+    rows = [[c.text() for c in tr.find_all("td")] for tr in table.one("tbody").find_all("tr")]
+    assert rows == [['"IT"', "> 5000", "48"], ["-", "-", "24"]]
 
 
 def test_playbook_page_shows_its_facts(pages: TestClient) -> None:

@@ -1,0 +1,176 @@
+"""Reads of the decision log: one decision, or a filtered page of them, newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from service.decisionlog import queries as q
+from service.decisionlog.records import OUTPUT_PREFIX, row, scalar_text
+from service.engine import CasewiseError
+from service.graph.db import Graph
+
+MAX_LIMIT = 500
+# The open ends of a time range.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+_JSON_FIELDS = ("input", "outputs", "fired", "facts")
+
+
+class FilterError(CasewiseError):
+    """A decision filter has a value Casewise cannot use; ``details`` name field and value."""
+
+    code = "invalid-input"
+    status = 422
+
+    def __init__(self, field_name: str, value: Any, message: str) -> None:
+        super().__init__(f"invalid decision filter {field_name}={value!r}: {message}")
+        self.message = f"invalid decision filter {field_name}: {message}"
+        self.details = [{"field": field_name, "message": message, "value": value}]
+
+
+class DecisionNotFound(CasewiseError):
+    """No decision with that id is in the log."""
+
+    code = "not-found"
+    status = 404
+
+    def __init__(self, decision_id: str) -> None:
+        message = f"no decision {decision_id!r} in the decision log"
+        super().__init__(message)
+        self.message = message
+        self.details = [{"field": "id", "message": "unknown decision", "value": decision_id}]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What GET /v1/decisions and the export select."""
+
+    ruleset: str | None = None
+    version: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    outputs: list[tuple[str, str]] = field(default_factory=list)  # (field, JSON text)
+    case_opened: bool | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "since": self.since or EARLIEST,
+            "until": self.until or LATEST,
+            "case_opened": self.case_opened,
+            "outputs": [{"key": OUTPUT_PREFIX + k, "value": v} for k, v in self.outputs],
+        }
+
+
+def parse_time(name: str, value: str | None) -> dt.datetime | None:
+    """Give an ISO 8601 time as an aware datetime (UTC when it names no offset)."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise FilterError(
+            name, value, "must be an ISO 8601 time, e.g. 2026-11-29T10:00:00Z"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def parse_output(value: str) -> tuple[str, str]:
+    """Give (field, JSON text) of ``FIELD:VALUE``; VALUE is a JSON scalar or else a string."""
+    name, sep, raw = value.partition(":")
+    if not sep or not name:
+        raise FilterError("output", value, "must be FIELD:VALUE, e.g. decision:approve")
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        parsed = raw
+    if isinstance(parsed, dict | list):
+        raise FilterError("output", value, "VALUE must be a scalar (text, number, true/false)")
+    return name, scalar_text(parsed)
+
+
+def parse_bool(name: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise FilterError(name, value, "must be true or false")
+
+
+def encode_cursor(at: str, decision_id: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([at, decision_id])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, decision_id = orjson.loads(base64.urlsafe_b64decode(padded))
+        return dt.datetime.fromisoformat(at), str(decision_id)
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise FilterError(
+            "cursor", cursor, "is not a cursor this service gave; use next_cursor as given"
+        ) from None
+
+
+def write(graph: Graph, recs: list[dict[str, Any]]) -> None:
+    """Write decision records (and the cases they open) in one transaction, merged on ids."""
+    graph.write(q.WRITE_DECISIONS, rows=[row(r) for r in recs])
+
+
+def decision_out(row: dict[str, Any]) -> dict[str, Any]:
+    """Give a decision as the API answers it: the JSON fields parsed back."""
+    out = dict(row)
+    for name in _JSON_FIELDS:
+        text = out.get(name)
+        out[name] = orjson.loads(text) if isinstance(text, str) else text
+    out["case_opened"] = out.get("case_id") is not None
+    return out
+
+
+def get_decision(graph: Graph, decision_id: str) -> dict[str, Any]:
+    """Give one decision; DecisionNotFound if it is not in the log."""
+    rows = graph.read(q.GET_DECISION, id=decision_id)
+    if not rows:
+        raise DecisionNotFound(decision_id)
+    return decision_out(rows[0]["decision"])
+
+
+def list_decisions(
+    graph: Graph, selection: Filter, limit: int = 50, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Give a page of decisions, newest first, and the cursor of the next page (None: last)."""
+    after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
+    rows = graph.read(
+        q.LIST_DECISIONS,
+        **selection.params(),
+        upto=after_at or LATEST,
+        after_id=after_id,
+        limit=limit,
+    )
+    decisions = [decision_out(r["decision"]) for r in rows]
+    following = None
+    if len(rows) == limit:
+        last = rows[-1]
+        following = encode_cursor(last["sort_at"].iso_format(), last["decision"]["id"])
+    return decisions, following
+
+
+def iterate(graph: Graph, selection: Filter, page: int = 1000) -> Iterator[dict[str, Any]]:
+    """Give every selected decision, newest first, a page at a time."""
+    cursor = None
+    while True:
+        decisions, cursor = list_decisions(graph, selection, page, cursor)
+        yield from decisions
+        if cursor is None:
+            return

@@ -1,0 +1,66 @@
+"""The README's pictures: the worklist, a case page and the dashboard, as an expert sees them.
+
+Every run saves them under ``test-artifacts/browser/readme/``; ``make screenshots`` runs this
+test with ``CASEWISE_SCREENSHOTS`` set to ``docs/screenshots``, which the README shows. Each is
+the first screen of the page at 1200x800 (small PNGs), taken once the page shows what a user
+looks for on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import ARTIFACTS, Demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.neo4j]
+
+VIEWPORT = {"width": 1200, "height": 800}
+PICTURES = ("worklist", "case", "dashboard")
+
+
+def size(png: Path) -> tuple[int, int]:
+    """The width and height written in a PNG's header."""
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+def test_readme_screenshots(expert: Page, demo: Demo) -> None:
+    expert.set_viewport_size(VIEWPORT)
+    folder = ARTIFACTS / "readme"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    expert.goto("/")
+    expect(expert.locator("#worklist tbody tr").first).to_have_attribute(
+        "data-case", demo.ring_claim
+    )
+    expert.screenshot(path=str(folder / "worklist.png"))
+
+    expert.goto(f"/cases/{demo.ring_claim}")
+    expect(expert.locator("#recommendations article.recommendation").first).to_be_visible()
+    expect(expert.locator("#picture svg")).to_be_visible()
+    expert.screenshot(path=str(folder / "case.png"))
+
+    expert.goto("/dashboard?days=all")
+    expect(expert.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(expert.locator("#totals")).to_contain_text("routine decisions")
+    expect(expert.locator("svg.chart").first).to_be_visible()
+    expert.screenshot(path=str(folder / "dashboard.png"))
+
+    for name in PICTURES:
+        png = folder / f"{name}.png"
+        assert size(png) == (VIEWPORT["width"], VIEWPORT["height"])
+        assert png.stat().st_size < 400_000, f"{png} is not small"
+
+    target = os.environ.get("CASEWISE_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for name in PICTURES:
+            shutil.copy(folder / f"{name}.png", Path(target) / f"{name}.png")

@@ -7,7 +7,7 @@ and written to bench/results-latest.md.
 
 Options: --quick (short runs, a smoke check), --skip-http, --skip-memory, --skip-inprocess,
 --skip-graph (no Neo4j ingest rate and case query latencies on the 10,000-case demo graph),
---skip-simulation (no replay throughput; with NEO4J_URI it also times reading the log there),
+--skip-simulation (no replay throughput, alone and reading the log from Neo4j),
 --skip-reload (no reload time of a generated 1,000-rule file),
 --skip-log (no decision log figures: group commit cost, HTTP decisions/s with the log off),
 --sample N, --dump DIR (write the generated rulesets, Python, JDM graphs and CLIPS rules
@@ -389,25 +389,12 @@ def _check_answers(
 
 
 def _simulation(subject: Subject, count: int) -> list[Row]:
-    """Replay throughput; with NEO4J_URI set, also reading the log from that Neo4j."""
-    from service.graph.db import Graph
-
+    """Replay throughput, alone and reading the log from Neo4j (NEO4J_URI's, or the bench's)."""
     from .simulate import simulation_rows
 
-    uri = os.environ.get("NEO4J_URI")
-    if not uri:
-        return simulation_rows(subject.path, subject.inputs, count, say)
-    graph = Graph.connect(
-        uri,
-        os.environ.get("NEO4J_USER", LOCAL_USER),
-        os.environ.get("NEO4J_PASSWORD", LOCAL_PASSWORD),
-        os.environ.get("NEO4J_DATABASE", "neo4j"),
-    )
-    try:
+    with bench_graph(say) as (graph, _):
         prefix = f"bench{int(dt.datetime.now(dt.UTC).timestamp())}-"
         return simulation_rows(subject.path, subject.inputs, count, say, graph, prefix)
-    finally:
-        graph.close()
 
 
 # ---------------------------------------------------------------- extras

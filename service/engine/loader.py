@@ -66,6 +66,10 @@ ROW_PRI = 0
 MAX_RULES = 65_000
 
 
+# Names the API's paths use beside ruleset names: GET /v1/rulesets/status, POST .../reload.
+RESERVED_NAMES = frozenset({"status", "reload"})
+
+
 def load_ruleset(
     path: Path,
     *,
@@ -125,6 +129,12 @@ class _Loader:
                 f"{'insurance-claim' if self.is_playbook else 'invoice-approval'}, got {name!r}",
             )
             name = self.path.stem
+        elif name in RESERVED_NAMES:
+            self.err(
+                value_pos(doc, kind, start),
+                f"'{name}' is a word of the API's own paths (/v1/rulesets/{name}); "
+                f"choose another {kind} name",
+            )
         elif name != self.path.stem:
             self.err(
                 value_pos(doc, kind, start),

@@ -181,6 +181,14 @@ def test_file_name_must_match_the_ruleset(tmp_path: Path) -> None:
         load_ruleset(path)
 
 
+@pytest.mark.parametrize("word", ["status", "reload"])
+def test_names_the_api_paths_use_are_refused(tmp_path: Path, word: str) -> None:
+    text = BASE.replace("inv", word).replace("{when}", "amount > 1")
+    path = write_rules(tmp_path, text, name=word)
+    with pytest.raises(Exception, match=f"'{word}' is a word of the API's own paths"):
+        load_ruleset(path)
+
+
 def test_a_refused_file_is_not_registered_and_others_still_load(tmp_path: Path) -> None:
     write_rules(tmp_path, BASE.replace("{when}", "amount > 1"))
     write_rules(tmp_path, BASE.replace("inv", "bad").replace("{when}", "amont > 1"))

@@ -187,3 +187,15 @@ def test_rules_page_lists_a_refused_playbook_with_its_positions(tmp_path: Path) 
     problems = [li.text() for li in row.one("ul", cls="problems").find_all("li")]
     assert problems and all(p.startswith(f"{broken}:") for p in problems)
     assert all(p.split(":")[1].isdigit() and p.split(":")[2].isdigit() for p in problems)
+
+
+def test_a_page_a_role_may_not_see_is_a_readable_403_and_json_for_a_client() -> None:
+    settings = Settings(rules_dir=RULES, knowledge_dir=KNOWLEDGE, neo4j_uri="")
+    with make_client(settings, role="expert") as client:
+        doc = page(client, "/rules/invoice-approval/simulate", status=403)
+        main = doc.one("main")
+        assert "expert" in main.text() and "author" in main.text()
+        assert doc.find("pre") is None  # no stack trace
+        api = client.get("/v1/decisions", headers={"Accept": "application/json"})
+        assert api.status_code == 403
+        assert api.json()["error"]["code"] == "forbidden"

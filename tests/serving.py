@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,9 +26,22 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``casewise serve``: its base URL and its process (the leader of its group)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once, as a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
 @contextmanager
-def casewise_serve(args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run ``casewise serve ARGS --port N`` until the block ends; give its base URL."""
+def serving(args: list[str], env: dict[str, str], log: Path) -> Iterator[Served]:
+    """Run ``casewise serve ARGS --port N`` until the block ends (or ``kill``); give it ready."""
     port = free_port()
     # Never the repository's var/spool: a spool beside the log unless the test chose one.
     env = {"CASEWISE_SPOOL_DIR": str(log.parent / f"{log.stem}-spool"), **env}
@@ -53,12 +67,20 @@ def casewise_serve(args: list[str], env: dict[str, str], log: Path) -> Iterator[
             if time.monotonic() > deadline:
                 pytest.fail(f"casewise serve not ready after 60 s:\n{log.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield Served(url, process)
     finally:
-        # Worker processes share the server's process group; stop them all.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process.poll() is None:
+            # Worker processes share the server's process group; stop them all.
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@contextmanager
+def casewise_serve(args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run ``casewise serve ARGS --port N`` until the block ends; give its base URL."""
+    with serving(args, env, log) as served:
+        yield served.url

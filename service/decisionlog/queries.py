@@ -6,7 +6,7 @@ from typing import LiteralString
 
 # One row per spooled record. Every write MERGEs on ids, so a record written twice (a crash
 # between the Neo4j commit and the spool's deletion) still leaves one decision, one DECIDED_BY
-# and one OPENED. The case is merged exactly as escalation.OPEN_CASE_FROM_DECISION does, for a
+# and one OPENED. The case (escalation.case_fields) is created with its decision, also for a
 # decision answered while Neo4j was down. case_outcome / case_closed_at are never touched here.
 WRITE_DECISIONS: LiteralString = """
 UNWIND $rows AS row

@@ -190,7 +190,7 @@ class Spool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             path = self.directory / name
             os.rename(hidden, path)
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
         except BaseException:
             os.close(fd)
             hidden.unlink(missing_ok=True)
@@ -339,7 +339,8 @@ def _lock_orphan(path: Path) -> Segment | None:
     return Segment(path, fd, end=size, closed=True, orphan=True)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a file's creation, rename or removal in ``directory`` survive a crash."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -24,8 +24,8 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from . import DecisionError, InputError, Registry, RuleFileError, Ruleset, load_ruleset
+from .livefiles import TEST_SUFFIX
 
-TEST_SUFFIX = ".test.yaml"
 FILE_KEYS = ("ruleset", "today", "cases")
 CASE_KEYS = ("name", "input", "expect", "today")
 EXPECT_KEYS = ("outputs", "fired", "facts", "error")
@@ -80,6 +80,19 @@ class SuiteResult:
         if self.problems:
             summary += f", {len(self.problems)} problem{'' if len(self.problems) == 1 else 's'}"
         return "\n".join([*lines, summary])
+
+
+def example_inputs(rule_file: Path) -> list[dict[str, Any]]:
+    """Give the inputs of the example tests beside ``rule_file`` as plain JSON values (dates as
+    ISO text); none if it has no readable test file."""
+    test_file = rule_file.with_name(rule_file.stem + TEST_SUFFIX)
+    try:
+        doc = YAML(typ="safe").load(test_file.read_text(encoding="utf-8"))
+    except (OSError, MarkedYAMLError):
+        return []
+    cases = doc.get("cases") if isinstance(doc, dict) else None
+    plain = json.loads(json.dumps(cases or [], default=str))
+    return [c["input"] for c in plain if isinstance(c, dict) and isinstance(c.get("input"), dict)]
 
 
 def run_suite(path: Path) -> SuiteResult:

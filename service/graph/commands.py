@@ -24,7 +24,7 @@ from service.engine import CasewiseError, Registry
 from service.graph import demo, demo_decisions, importer
 from service.graph.db import Graph, GraphError, GraphNotConfigured, apply_schema, connect_from
 from service.recommend.playbooks import PlaybookRegistry
-from service.settings import SettingsError, load_settings
+from service.settings import Settings, SettingsError, load_settings
 
 graph_app = typer.Typer(
     help="Import cases (JSON Lines) and process event logs (CSV) into the case graph.",
@@ -49,25 +49,34 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
+def command_graph(settings: Settings, *, schema: bool = False, needs: str = "") -> Iterator[Graph]:
+    """Give a command the Graph of the NEO4J_* settings (the schema applied if ``schema``);
+    close it afterwards. Without NEO4J_URI: exit 2 with how to set it, and ``needs`` (why
+    this command needs a graph); a graph that does not answer: exit 1."""
+    try:
+        graph = connect_from(settings)
+    except GraphNotConfigured as exc:
+        _fail(f"{exc}\n{needs}" if needs else str(exc), 2)
+    except GraphError as exc:
+        _fail(str(exc))
+    try:
+        path = settings.knowledge_dir / "schema.cypher"
+        if schema and path.is_file():  # constraints first: MERGE without them scans every node
+            apply_schema(graph, path)
+        yield graph
+    finally:
+        graph.close()
+
+
+@contextmanager
 def _graph() -> Iterator[Graph]:
     """Give a Graph from NEO4J_* settings, with the schema applied; close it afterwards."""
     try:
         settings = load_settings()
     except SettingsError as exc:
         _fail(str(exc), 2)
-    try:
-        graph = connect_from(settings)
-    except GraphNotConfigured as exc:
-        _fail(str(exc), 2)
-    except GraphError as exc:
-        _fail(str(exc))
-    try:
-        schema = settings.knowledge_dir / "schema.cypher"
-        if schema.is_file():  # constraints first: MERGE without them scans every node
-            apply_schema(graph, schema)
+    with command_graph(settings, schema=True) as graph:
         yield graph
-    finally:
-        graph.close()
 
 
 @contextmanager
@@ -207,8 +216,8 @@ def _demo_history(
         routine = demo_decisions.write_decisions(graph, history)
     if expert_decisions:
         playbooks = PlaybookRegistry.load(settings.knowledge_dir, max_firings=settings.max_firings)
-        open_ids = [c.id for c in data.cases if c.status != "closed"][:expert_decisions]
-        advised = demo_decisions.expert_history(graph, playbooks, open_ids, seed)
+        open_cases = [c for c in data.cases if c.status != "closed"][:expert_decisions]
+        advised = demo_decisions.expert_history(graph, playbooks, open_cases, seed)
     return routine, advised
 
 

@@ -18,27 +18,21 @@ adds nothing; experts decide on the advice as it stands, so a second run may dec
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, LiteralString
+from typing import Any
 
-from service.decisionlog import records
-from service.decisionlog.queries import WRITE_DECISIONS
-from service.decisionlog.records import row
+from service.decisionlog import records, store
 from service.engine import DecisionError, InputError, Registry, Ruleset
-from service.engine.source import parse_yaml, read_source
+from service.engine.testing import example_inputs
 from service.graph import escalation
 from service.graph.cases import close_case
 from service.graph.db import Graph
-from service.graph.models import CloseIn
+from service.graph.models import CaseIn, CloseIn
 from service.recommend import feedback
 from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.recommend import recommend
-
-CASE_TYPE: LiteralString = "MATCH (c:Case {id: $id}) RETURN c.type AS type"
 
 NO_ACTION_BELOW = 60_000
 CLOSE_AFTER = dt.timedelta(days=7)
@@ -57,17 +51,6 @@ class DemoDecisions:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     closings: dict[str, CloseIn] = field(default_factory=dict)
-
-
-def examples(path: Path) -> list[dict[str, Any]]:
-    """The inputs of a rule file's example tests."""
-    test_file = path.with_name(path.name.removesuffix(".yaml") + ".test.yaml")
-    if not test_file.is_file():
-        return []
-    doc = parse_yaml(read_source(test_file)[0]) or {}
-    # plain values, not the YAML reader's own str/int/float subclasses
-    plain = json.loads(json.dumps(doc.get("cases") or [], default=str))
-    return [c["input"] for c in plain if isinstance(c, dict) and isinstance(c.get("input"), dict)]
 
 
 def _vary(value: Any, rng: random.Random) -> Any:
@@ -97,7 +80,7 @@ def decision_history(
     now = as_of or dt.datetime.now(dt.UTC)
     out = DemoDecisions()
     for ruleset in registry:
-        inputs = examples(ruleset.path)
+        inputs = example_inputs(ruleset.path)
         if not inputs:
             continue
         for index in range(per_ruleset):
@@ -140,25 +123,25 @@ def _batches(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, 
 def write_decisions(graph: Graph, history: DemoDecisions, batch_size: int = 500) -> int:
     """Write the records as the decision log does, then close the cases due; give the count."""
     for chunk in _batches(history.records, batch_size):
-        graph.write(WRITE_DECISIONS, rows=[row(r) for r in chunk])
+        store.write(graph, chunk)
     for case_id, closing in history.closings.items():
         close_case(graph, case_id, closing)
     return len(history.records)
 
 
 def expert_history(
-    graph: Graph, playbooks: PlaybookRegistry, case_ids: list[str], seed: int = 7
+    graph: Graph, playbooks: PlaybookRegistry, cases: list[CaseIn], seed: int = 7
 ) -> int:
     """Accept or override the top recommendation of each case, as the demo's experts; give
     how many decisions were recorded (a recommendation decided before is skipped)."""
     rng = random.Random(seed)
     recorded = 0
-    for case_id in case_ids:
+    for case in cases:
+        case_id = case.id
         advice = recommend(graph, playbooks, playbooks.actions, case_id)
         if not advice:
             continue
         top = advice[0]
-        case_type = str(graph.read(CASE_TYPE, id=case_id)[0]["type"])
         expert = rng.choice(DEMO_EXPERTS)
         try:
             if rng.random() < 0.7:
@@ -168,7 +151,7 @@ def expert_history(
                     (
                         a.id
                         for a in playbooks.actions.values()
-                        if a.id != top["action"] and a.applies_to(case_type) and not a.closes_case
+                        if a.id != top["action"] and a.applies_to(case.type) and not a.closes_case
                     ),
                     None,
                 )

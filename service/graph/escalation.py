@@ -1,22 +1,19 @@
 """Escalation: a routing decision whose outputs say ``open_case: true`` opens a case.
 
-The case id is ``case-<decision id>`` and both the case and the ``RoutingDecision`` node are
-merged on their ids, so asking again with the same decision id (``Idempotency-Key``) finds the
-case opened the first time and writes nothing. The case's type is the output ``case_type``, or
-the ruleset's name when the rules set none; its priority is the output ``case_priority`` (1..5)
-or 3.
+The case id is ``case-<decision id>``; the decision log writes it with the decision
+(``service.decisionlog``: ``WRITE_DECISIONS``), both merged on their ids, so asking again with
+the same decision id (``Idempotency-Key``) finds the case opened the first time. The case's
+type is the output ``case_type``, or the ruleset's name when the rules set none; its priority is
+the output ``case_priority`` (1..5) or 3.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.graph import queries as q
-from service.graph.db import Graph
 from service.graph.models import CASE_TYPE_PATTERN
 
 DEFAULT_PRIORITY = 3
@@ -59,31 +56,3 @@ def case_fields(outputs: Mapping[str, Any], ruleset: str, decision_id: str) -> d
         "priority": _priority(outputs),
         "attributes": _json({"ruleset": ruleset, "decision_id": decision_id}),
     }
-
-
-def open_case(graph: Graph, decision: Mapping[str, Any], data: Mapping[str, Any]) -> str:
-    """Create (or find) the case ``decision`` opens, linked to it; give the case id.
-
-    ``decision`` is the decision as the API answers it (``Decision.to_dict()``), ``data`` the
-    input it was made on.
-    """
-    outputs: Mapping[str, Any] = decision["outputs"]
-    now = dt.datetime.now(dt.UTC)
-    rows = graph.write(
-        q.OPEN_CASE_FROM_DECISION,
-        decision={
-            "id": decision["id"],
-            "ruleset": decision["ruleset"],
-            "version": decision["version"],
-            "input": _json(data),
-            "outputs": _json(outputs),
-            "fired": _json(decision["fired"]),
-            "at": now,
-        },
-        case={
-            **case_fields(outputs, decision["ruleset"], decision["id"]),
-            "opened_at": now,
-        },
-    )
-    found: str = rows[0]["case_id"]
-    return found

@@ -167,27 +167,6 @@ RETURN c.id AS id, c.status AS status, c.outcome AS outcome, c.closed_at AS clos
        c.close_reason AS reason
 """
 
-# --- escalation ---------------------------------------------------------------------------
-
-# ON CREATE only: asking again with the same decision id finds the case and changes nothing.
-OPEN_CASE_FROM_DECISION: LiteralString = """
-MERGE (d:RoutingDecision {id: $decision.id})
-ON CREATE SET d.ruleset = $decision.ruleset,
-              d.version = $decision.version,
-              d.input = $decision.input,
-              d.outputs = $decision.outputs,
-              d.fired = $decision.fired,
-              d.at = $decision.at
-MERGE (c:Case {id: $case.id})
-ON CREATE SET c.type = $case.type,
-              c.status = 'open',
-              c.opened_at = $case.opened_at,
-              c.priority = $case.priority,
-              c.attributes = $case.attributes
-MERGE (d)-[:OPENED]->(c)
-RETURN c.id AS case_id
-"""
-
 # --- reads --------------------------------------------------------------------------------
 
 # Explicit projections, so that a property never set (due_at, outcome) comes back as null.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, LiteralString
 
+from service.decisionlog.spool import fsync_dir
 from service.engine import CasewiseError
 from service.engine.livefiles import Started
 from service.graph.db import Graph, GraphError
@@ -92,14 +93,6 @@ class Kept:
         return self.__dict__.copy()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_durably(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that it survives a crash: temp file, fsync, rename."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -108,7 +101,7 @@ def write_durably(path: Path, data: bytes) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 class VersionKeeper:

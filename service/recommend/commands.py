@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -12,7 +10,8 @@ import typer
 from rich.console import Console
 
 from service.engine import CasewiseError
-from service.graph.db import Graph, GraphError, GraphNotConfigured, connect_from
+from service.graph.commands import command_graph
+from service.graph.db import GraphError
 from service.recommend import mining, nextaction, routing
 from service.settings import Settings, SettingsError, load_settings
 
@@ -37,20 +36,6 @@ def _settings() -> Settings:
         _fail(str(exc), 2)
 
 
-@contextmanager
-def _graph(settings: Settings) -> Iterator[Graph]:
-    try:
-        graph = connect_from(settings)
-    except GraphNotConfigured as exc:
-        _fail(str(exc), 2)
-    except GraphError as exc:
-        _fail(str(exc))
-    try:
-        yield graph
-    finally:
-        graph.close()
-
-
 @learn_app.command("evaluate")
 def learn_evaluate(
     case_type: Annotated[
@@ -66,7 +51,7 @@ def learn_evaluate(
 ) -> None:
     """Train the next-activity model on the earlier cases and print its accuracy on the later."""
     settings = _settings()
-    with _graph(settings) as graph:
+    with command_graph(settings) as graph:
         try:
             result = nextaction.evaluate(graph, split=split, order=order, case_type=case_type)
         except GraphError as exc:
@@ -114,7 +99,7 @@ def suggest(
     settings = _settings()
     folder = knowledge or settings.knowledge_dir
     catalogue = _catalogue(folder)
-    with _graph(settings) as graph:
+    with command_graph(settings) as graph:
         try:
             # --playbook alone asks for playbook rules only, --ruleset alone for routing rules.
             escalations = (

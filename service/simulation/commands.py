@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,9 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from service.engine import CasewiseError, RuleFileError
-from service.graph.db import Graph, GraphError, GraphNotConfigured, connect_from
+from service.graph.commands import command_graph
+from service.graph.db import Graph
 from service.recommend.mining import catalogue_types
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import SettingsError, load_settings
 from service.simulation import run
 
 out = Console(highlight=False, soft_wrap=True)
@@ -51,18 +50,7 @@ def parse_time(value: str | None, option: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-@contextmanager
-def _graph(settings: Settings) -> Iterator[Graph]:
-    try:
-        graph = connect_from(settings)
-    except GraphNotConfigured as exc:
-        _fail(f"{exc}\nThe decision log is in the case graph, so simulating needs it.", 2)
-    except GraphError as exc:
-        _fail(str(exc))
-    try:
-        yield graph
-    finally:
-        graph.close()
+NEEDS_GRAPH = "The decision log is in the case graph, so simulating needs it."
 
 
 def simulate(
@@ -107,7 +95,7 @@ def simulate(
         settings.knowledge_dir / "playbooks" if candidate.kind == "playbook" else settings.rules_dir
     )
     baseline = run.file_version(folder / f"{candidate.name}.yaml")
-    with _graph(settings) as graph:
+    with command_graph(settings, needs=NEEDS_GRAPH) as graph:
         try:
             report = _run(graph, candidate, start, end, limit, baseline)
         except run.NothingLogged as exc:

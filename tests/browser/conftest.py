@@ -118,7 +118,7 @@ def demo(graph: Graph) -> Demo:
     history = demo_decisions.decision_history(_example_rules(), 100, 7, prefix=prefix)
     demo_decisions.write_decisions(graph, history)
     ringed = {c for ring in data.rings for c in ring}
-    others = [c.id for c in data.cases if c.status != "closed" and c.id not in ringed][:12]
+    others = [c for c in data.cases if c.status != "closed" and c.id not in ringed][:12]
     demo_decisions.expert_history(graph, PlaybookRegistry.load(KNOWLEDGE), others)
     return Demo(data, prefix, claim_id)
 

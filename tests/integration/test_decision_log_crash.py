@@ -8,8 +8,6 @@ once: one RoutingDecision, one DECIDED_BY, and one OPENED for those that asked f
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -23,7 +21,7 @@ import pytest
 from service.graph import local
 from service.graph.db import Graph
 from tests.conftest import Neo4jServer
-from tests.serving import CASEWISE, casewise_serve, free_port
+from tests.serving import casewise_serve, free_port, serving
 
 RULES = Path(__file__).parents[2] / "rules"  # the example rules: fraud opens a case
 
@@ -170,39 +168,15 @@ def test_a_killed_service_loses_no_answered_decision(
     spool = tmp_path / "spool"
     env = environment(neo4j_server.uri, spool)
     prefix = f"kill-{uuid.uuid4().hex[:6]}-"
-    port = free_port()
-    with (tmp_path / "killed.log").open("wb") as out:
-        process = subprocess.Popen(
-            [str(CASEWISE), "serve", "--workers", "2", "--port", str(port), "--rules", str(RULES)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "killed.log").read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "casewise serve not ready after 60 s"
-            time.sleep(0.2)
-        load = Load(url, prefix)
+    args = ["--workers", "2", "--rules", str(RULES)]
+    with serving(args, env, tmp_path / "killed.log") as served:
+        load = Load(served.url, prefix)
         load.start()
         try:
             load.wait_for(300)
-            os.killpg(process.pid, signal.SIGKILL)  # the service and its workers, mid-load
-            process.wait()
+            served.kill()  # the service and its workers, mid-load
         finally:
             load.stop()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
     left = sum(p.stat().st_size for p in (spool / "decisions").glob("*.jsonl"))
     assert all("ConnectError" in f or "RemoteProtocolError" in f or "ReadError" in f
                for f in load.failures), load.failures[:3]  # fmt: skip

@@ -11,10 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.decisionlog import records, store
 from service.engine import load_ruleset
 from service.graph.cases import close_case
 from service.graph.db import Graph
-from service.graph.escalation import open_case
+from service.graph.escalation import case_id_for
 from service.graph.models import CloseIn
 from service.recommend.routing import outcome_set, suggest_routing
 from tests.simulation import candidate, invoice
@@ -27,6 +28,14 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
 NO_ACTION = outcome_set("no-action,dismissed")
+
+
+def open_case(graph: Graph, decision: dict[str, Any], data: dict[str, Any]) -> str:
+    """Log a decision that opens a case, as the decision routes do; give the case id."""
+    rec = records.record(decision, data, None, case_id_for(decision["id"]))
+    store.write(graph, [rec])
+    return str(rec["case_id"])
+
 
 DECISION = """
 MATCH (d:RoutingDecision)-[:OPENED]->(c:Case {id: $case_id})

@@ -124,6 +124,8 @@ async def _decide(request: Request, ruleset: str) -> JSON:
         handle: GraphHandle = request.app.state.graph
         case_id = _no_graph(decision) if not handle.configured else case_id_of(decision)
         decision["case_id"] = case_id
+    if case_id is None and decision_log is None:
+        return JSON(decision)  # nothing to write: no case, and the log is off
     rec = records.record(decision, data, _caller(request), case_id)
     if case_id is not None and not (decision_log is not None and decision_log.graph_down):
         try:

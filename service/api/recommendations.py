@@ -16,11 +16,13 @@ from service.api.cases import (
     CaseId,
     GraphDep,
     acts_for_named,
+    case_scope,
     check_case,
     check_expert,
 )
 from service.api.models import ErrorResponse
 from service.auth.middleware import principal_of
+from service.graph import reads
 from service.graph.models import ID_PATTERN
 from service.recommend import feedback
 from service.recommend.playbooks import PlaybookRegistry
@@ -94,7 +96,17 @@ def get_similar_actions(case_id: CaseId, graph: GraphDep, request: Request) -> d
     """Give the actions experts took next in the closed cases most like this one (same type;
     overlap of evidence kinds, event history and party roles), each with those cases."""
     check_case(graph, request, case_id)
-    return {"case_id": case_id, "similar_actions": similar_actions(graph, case_id)}
+    found = similar_actions(graph, case_id)
+    scope = case_scope(request)
+    if not scope.everything:  # a scoped key learns nothing of the cases it may not see
+        visible = reads.in_scope(graph, [c for f in found for c in f["cases"]], scope)
+        kept = [
+            {**f, "cases": cases, "count": len(cases)}
+            for f in found
+            if (cases := [c for c in f["cases"] if c in visible])
+        ]
+        found = sorted(kept, key=lambda f: (-f["count"], f["action"]))
+    return {"case_id": case_id, "similar_actions": found}
 
 
 @router.post(

@@ -246,7 +246,8 @@ def _owned_elsewhere(
     taken = {r["id"]: r["case"] for r in tx.run(statement, rows=rows).data()}
     for case, item, field in items:
         if item.id in taken and taken[item.id] != case:
-            message = f"{name} id {item.id!r} belongs to case {taken[item.id]!r}; use a new id"
+            # the other case is not named: the caller may not be one that may see it
+            message = f"{name} id {item.id!r} belongs to another case; use a new id"
             details.append(_detail(f"{field}.id", message, item.id))
     return details
 

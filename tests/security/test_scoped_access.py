@@ -218,3 +218,22 @@ def test_an_authors_decision_is_a_dry_run(world: World, graph: Graph) -> None:
     assert rows == {key: (False, False), f"{key}-b.0": (False, False),
                     f"{key}-real": (True, True)}  # fmt: skip
     assert_still_answering(world.url)
+
+
+def test_similar_actions_never_name_a_case_out_of_the_keys_scope(world: World) -> None:
+    kind = f"claim-{uuid.uuid4().hex[:8]}"  # a type of its own: no other test's closed cases
+    made, other = f"{world.made}-sim", f"{world.other}-sim"
+    for client, case_id in ((world.scoped, made), (world.star, other)):
+        case = a_case(case_id, f"NL{uuid.uuid4().int % 10**10:010d}") | {"type": kind}
+        created = client.post("/v1/cases", json={"cases": [case]})
+        assert created.status_code == 200, created.text
+    event = {"id": f"{other}-e1", "kind": "request-documents", "at": "2026-01-02T08:00:00Z"}
+    assert world.star.post(f"/v1/cases/{other}/events", json={"events": [event]}).is_success
+    closed = world.star.post(f"/v1/cases/{other}/close", json={"outcome": "paid"})
+    assert closed.status_code == 200, closed.text
+    everything = world.star.get(f"/v1/cases/{made}/similar-actions").json()["similar_actions"]
+    assert [(a["action"], a["cases"]) for a in everything] == [("request-documents", [other])]
+    scoped = world.scoped.get(f"/v1/cases/{made}/similar-actions")
+    assert scoped.status_code == 200, scoped.text
+    assert scoped.json()["similar_actions"] == []
+    assert_still_answering(world.url)

@@ -1,4 +1,6 @@
-# Casewise developer commands. `make run` serves the example rules; `make test` runs every test.
+# Casewise developer commands. `make run` serves the example rules; `make test` runs every test,
+# `make test-fast` the fast ones (no Neo4j, no server, no browser); `make check` lints,
+# type-checks (service, tests and bench) and runs every test.
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
@@ -6,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-bench browser run test check lint typecheck bench fmt screenshots
+.PHONY: install install-bench browser run test test-fast check lint typecheck bench fmt screenshots
 
 install: $(VENV)/.installed
 
@@ -62,12 +64,22 @@ test: install browser
 	$(TEST_NEO4J) tools/neo4j/with-neo4j.sh $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
+# The fast tests: no Neo4j, no server process, no browser (the tests marked neo4j, integration
+# or browser are left out), with NEO4J_URI unset so that none can reach a graph; tests/conftest.py
+# refuses a test that uses Neo4j without the neo4j marker. Seconds, not minutes: run it while
+# you work, and `make test` (every test) before you push.
+FAST_TESTS := -m "not neo4j and not browser and not integration"
+test-fast: install
+	env -u NEO4J_URI $(BIN)/pytest $(FAST_TESTS) $(PYTEST_ARGS)
+
+# lint-imports: the packages import in one direction only (the contracts in .importlinter).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
-	$(BIN)/mypy service
+	$(BIN)/mypy service tests bench
 
 check: lint typecheck test
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import durable_rules_engine
 
@@ -41,12 +42,9 @@ def c_floor(
 ) -> Rate:
     """Decisions per second of durable_rules' C calls alone, for these inputs."""
     recorder = _Recorder()
-    runtime.dre = recorder  # type: ignore[assignment]
-    try:
+    with mock.patch.object(runtime, "dre", recorder):
         for data in inputs:
             decide(data)
-    finally:
-        runtime.dre = durable_rules_engine
     calls = recorder.calls
     began = time.perf_counter()
     for _ in range(repeat):

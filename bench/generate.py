@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 
 # The regex parser behind `re` (Python 3.11+), to write strings that match a field's pattern.
-from re import _constants as _sre  # type: ignore[attr-defined]
-from re import _parser as _sre_parser  # type: ignore[attr-defined]
+from re import _constants as _sre
+from re import _parser as _sre_parser
 from typing import Any
 
 from .model import MISSING, Field, RuleModel, literals

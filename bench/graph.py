@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from service.graph import local
+from service.demo.cases import generate_set
+from service.devtools import localneo4j as local
 from service.graph.cases import close_case
 from service.graph.db import Graph, apply_schema
-from service.graph.demo import generate_set
 from service.graph.importer import import_cases
 from service.graph.reads import get_case, links, list_cases
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from service.auth.store import Neo4jStore, create_key
-from service.graph.local import LOCAL_USER, password
+from service.devtools.localneo4j import LOCAL_USER, password
 
 from . import http_load
 from .decision_log import decision_log_rows, wait_for_flush

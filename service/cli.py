@@ -1,4 +1,5 @@
-"""The ``casewise`` command: serve the API, make one decision, check and test rule files."""
+"""The ``casewise`` command, a composition root: serve the API, make one decision, check and test
+rule files, and every package's commands (graph, demo, neo4j, users, keys, learn, simulate)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from rich.table import Table
 from service.api import reload_command
 from service.auth.commands import keys_app, users_app
 from service.decisionlog.commands import decisions_app
+from service.demo.commands import demo_app
+from service.devtools.commands import neo4j_app
 from service.engine import (
     Decision,
     DecisionError,
@@ -26,8 +29,7 @@ from service.engine import (
     Ruleset,
     load_ruleset,
 )
-from service.graph.cli import neo4j_app
-from service.graph.commands import demo_app, graph_app
+from service.graph.commands import graph_app
 from service.recommend.commands import learn_app, suggest
 from service.settings import ENV_PREFIX, Settings, SettingsError, configure_limits, load_settings
 from service.simulation.commands import simulate
@@ -106,7 +108,7 @@ def serve(
     os.environ[ENV_PREFIX + "HOST"] = settings.host
     os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
     uvicorn.run(
-        "service.api.app:create_app",
+        "service.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.engine import CasewiseError, limits
+from service.engine import limits
+from service.kernel.errors import CasewiseError
 
 ENV_PREFIX = "CASEWISE_"
 

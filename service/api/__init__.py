@@ -1,5 +1,5 @@
-"""HTTP API: decisions and rulesets as JSON (FastAPI)."""
+"""HTTP API: decisions, rulesets, cases and the decision log as JSON (FastAPI routers).
 
-from service.api.app import create_app
-
-__all__ = ["create_app"]
+``service.app`` mounts these routers beside the pages of ``service.web``; what both share
+(errors, dependencies, responses) is in ``service.http``.
+"""

@@ -25,7 +25,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import ApiError, PayloadTooLarge, error_response, respond
+from service.http.errors import ApiError, PayloadTooLarge, error_response, respond
 
 MAX_DEPTH = 64
 """Deepest nesting of arrays and objects a JSON body may have."""

@@ -17,12 +17,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from service.api.deps import MAX_OFFSET, UtcTime, get_settings
-from service.api.errors import ApiError, PayloadTooLarge
 from service.api.models import ERRORS, ErrorResponse
 from service.auth.middleware import principal_of
 from service.graph import cases, reads
-from service.graph.db import Graph, GraphHandle
+from service.graph.db import Graph
 from service.graph.models import (
     CASE_TYPE_PATTERN,
     ID_PATTERN,
@@ -34,6 +32,8 @@ from service.graph.models import (
     EvidenceIn,
     PartiesIn,
 )
+from service.http.deps import MAX_OFFSET, UtcTime, get_graph, get_settings
+from service.http.errors import ApiError, PayloadTooLarge
 from service.settings import Settings
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -46,12 +46,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "No case graph: NEO4J_URI unset, or Neo4j not reachable.",
     },
 }
-
-
-def get_graph(request: Request) -> Graph:
-    """Give the case graph, checked and with its schema; GraphUnavailable (503) if there is none."""
-    handle: GraphHandle = request.app.state.graph
-    return handle.prepare()
 
 
 def case_scope(request: Request) -> reads.CaseScope:

@@ -13,22 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from service.api.cases import RESPONSES, get_graph
-from service.api.errors import ApiError
+from service.api.cases import RESPONSES
 from service.auth.middleware import principal_of
 from service.decisionlog import store
-from service.engine import CasewiseError
 from service.graph.db import Graph
+from service.http.deps import get_graph
 
 router = APIRouter(prefix="/v1/decisions", tags=["decision log"])
 
 GraphDep = Annotated[Graph, Depends(get_graph)]
-
-
-def _api_error(exc: CasewiseError) -> ApiError:
-    status = int(getattr(exc, "status", 422))
-    message = str(getattr(exc, "message", exc))
-    return ApiError(status, exc.code, message, list(getattr(exc, "details", [])))
 
 
 def key_rulesets(request: Request) -> frozenset[str] | None:
@@ -86,12 +79,9 @@ def get_decisions(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> dict[str, Any]:
     """Give a page of decisions, newest first, and ``next_cursor`` (null on the last page)."""
-    try:
-        chosen = selection(ruleset, version, since, until, output, case_opened)
-        chosen = dataclasses.replace(chosen, rulesets=key_rulesets(request))
-        decisions, following = store.list_decisions(graph, chosen, limit, cursor)
-    except (store.FilterError, store.DecisionNotFound) as exc:
-        raise _api_error(exc) from exc
+    chosen = selection(ruleset, version, since, until, output, case_opened)
+    chosen = dataclasses.replace(chosen, rulesets=key_rulesets(request))
+    decisions, following = store.list_decisions(graph, chosen, limit, cursor)
     return {"decisions": decisions, "next_cursor": following}
 
 
@@ -102,7 +92,4 @@ def get_decision(
     request: Request,
 ) -> dict[str, Any]:
     """Give the decision with its input, outputs, fired rules, facts, caller, time, case."""
-    try:
-        return store.get_decision(graph, decision_id, key_rulesets(request))
-    except store.DecisionNotFound as exc:
-        raise _api_error(exc) from exc
+    return store.get_decision(graph, decision_id, key_rulesets(request))

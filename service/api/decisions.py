@@ -35,20 +35,19 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_json_object
-from service.api.deps import get_registry, get_settings
-from service.api.errors import ApiError, PayloadTooLarge, describe_error
 from service.api.models import DECISION_ERRORS, BatchOut, DecisionOut
-from service.api.responses import JSON
 from service.auth.middleware import principal_of
 from service.auth.principals import Principal
 from service.decisionlog import keys, records
 from service.decisionlog import store as decisionlog_store
 from service.decisionlog.keys import Claim, Holder, KeyIndex
 from service.decisionlog.log import DecisionLog
-from service.decisionlog.spool import SpoolError
 from service.engine import Registry, Ruleset
 from service.graph import escalation
 from service.graph.db import GraphError, GraphHandle, GraphUnavailable
+from service.http.deps import get_registry, get_settings
+from service.http.errors import ApiError, PayloadTooLarge, describe_error
+from service.http.responses import JSON
 from service.settings import Settings
 
 log = logging.getLogger("casewise.api")
@@ -191,11 +190,8 @@ async def _write(
 
 
 async def _record(decision_log: DecisionLog, recs: list[dict[str, Any]]) -> None:
-    """Wait until the records are durable; a 503 if the spool cannot take them."""
-    try:
-        await decision_log.commit(recs)
-    except SpoolError as exc:
-        raise ApiError(503, exc.code, str(exc)) from exc
+    """Wait until the records are durable; SpoolError (503) if the spool cannot take them."""
+    await decision_log.commit(recs)
 
 
 def dry_run(principal: Principal | None) -> bool:
@@ -228,10 +224,7 @@ def key_index(request: Request) -> KeyIndex:
     index: KeyIndex | None = getattr(request.app.state, "decision_keys", None)
     if index is None:
         settings: Settings = request.app.state.settings
-        try:
-            index = KeyIndex.beside(settings.spool_dir)
-        except SpoolError as exc:
-            raise ApiError(503, exc.code, str(exc)) from exc
+        index = KeyIndex.beside(settings.spool_dir)  # SpoolError (503) if it cannot be made
         request.app.state.decision_keys = index
     return index
 

@@ -15,14 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from service.api.errors import ApiError
 from service.api.reloading import Reloader
-from service.api.responses import JSON
 from service.api.rulesets import may_see
 from service.auth.middleware import principal_of
 from service.engine.livefiles import FileStatus
 from service.graph.db import GraphHandle
-from service.graph.versions import Kept, VersionKeeper, VersionNotFound, get_version, list_versions
+from service.graph.versions import Kept, VersionKeeper, get_version, list_versions
+from service.http.errors import ApiError
+from service.http.responses import JSON
 
 router = APIRouter(tags=["rulesets"])
 
@@ -144,10 +144,7 @@ def _content(request: Request, name: str, version: str) -> dict[str, Any]:
         if kept.hash == version and kept.name == name:
             return _row(kept, content=True)
     handle: GraphHandle = request.app.state.graph
-    try:
-        return get_version(handle.prepare(), name, version)
-    except VersionNotFound as exc:
-        raise ApiError(404, "not-found", str(exc)) from None
+    return get_version(handle.prepare(), name, version)  # VersionNotFound: a 404
 
 
 @router.get("/v1/rulesets/{name}/versions/{version}", summary="One version's rule file")

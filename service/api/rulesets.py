@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from service.api.deps import get_registry
-from service.api.errors import error_response
 from service.api.models import ERRORS, Health, Ready, RulesetDetail, RulesetList
-from service.api.responses import JSON
 from service.auth.middleware import principal_of
 from service.auth.principals import Principal
 from service.engine import Registry, Ruleset
+from service.http.deps import get_registry
+from service.http.errors import error_response
+from service.http.responses import JSON
 
 router = APIRouter(tags=["rulesets"])
 probes = APIRouter(tags=["health"])

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from service.api.cases import RESPONSES, GraphDep
-from service.api.deps import get_settings
+from service.http.deps import get_settings
 from service.recommend import mining, routing
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings

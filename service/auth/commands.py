@@ -19,7 +19,7 @@ from rich.console import Console
 
 from service.auth.principals import USER_ROLES
 from service.auth.store import AuthError, Neo4jStore, UserStore, add_user, check_key, create_key
-from service.graph.commands import _graph
+from service.graph.commands import graph_from_settings
 from service.graph.db import GraphError
 
 users_app = typer.Typer(help="People who sign in: experts, authors, admins.", no_args_is_help=True)
@@ -46,7 +46,7 @@ def users_add(
 ) -> None:
     """Add a user, or set an existing user's role and password; the password is prompted."""
     try:
-        with _graph() as graph:
+        with graph_from_settings() as graph:
             store = Neo4jStore(graph)
             existing = store.find_user(name) if if_missing else None
             if existing is not None:
@@ -91,7 +91,7 @@ def keys_create(
     names = [part.strip() for part in rulesets.split(",") if part.strip()]
     for_what = f"{name!r} ({role}) for {', '.join(names)}"
     try:
-        with _graph() as graph:
+        with graph_from_settings() as graph:
             store = Neo4jStore(graph)
             if save is not None and _saved_key_fits(store, save, name, role, names):
                 err.print(f"key {for_what} in {save} is still valid; reusing it", markup=False)

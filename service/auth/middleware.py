@@ -30,13 +30,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.errors import error_object, prefers_html, respond
 from service.auth.policy import POLICY, Policy, Rule
 from service.auth.principals import Principal
 from service.auth.sessions import CSRF_HEADER, Sessions, session_id
 from service.auth.store import KeyCache, UserStore, parse_key, verify_key
 from service.auth.throttle import Throttle, too_many
 from service.graph.db import GraphError
+from service.http.errors import error_object, prefers_html, respond
 
 log = logging.getLogger("casewise.auth")
 

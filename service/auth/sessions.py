@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from service.engine import CasewiseError
+from service.kernel.errors import CasewiseError
 from service.settings import Settings
 
 log = logging.getLogger("casewise.auth")

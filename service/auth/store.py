@@ -31,8 +31,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from service.auth.principals import USER_ROLES, Principal, Role
-from service.engine import CasewiseError
 from service.graph.db import Graph
+from service.kernel.errors import CasewiseError
 
 NAME_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 KEY_PATTERN = re.compile(r"^cw_([0-9a-f]{16})_([A-Za-z0-9_-]{20,200})$")

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 
 from service.decisionlog import store
-from service.engine import CasewiseError
-from service.graph.commands import _graph
+from service.graph.commands import graph_from_settings
+from service.kernel.errors import CasewiseError
 
 decisions_app = typer.Typer(help="The decision log: every routing decision.", no_args_is_help=True)
 
@@ -48,7 +48,7 @@ def export(
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
     count = 0
-    with _graph() as graph:
+    with graph_from_settings() as graph:
         target: BinaryIO = sys.stdout.buffer if output == "-" else Path(output).open("wb")
         try:
             for decision in store.iterate(graph, selection):

@@ -34,7 +34,8 @@ from typing import Any
 
 import orjson
 
-from service.engine import CasewiseError
+from service.kernel.errors import CasewiseError
+from service.kernel.fs import fsync_dir
 
 log = logging.getLogger("casewise.decisionlog")
 
@@ -337,15 +338,6 @@ def _lock_orphan(path: Path) -> Segment | None:
         os.close(fd)
         return None
     return Segment(path, fd, end=size, closed=True, orphan=True)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a file's creation, rename or removal in ``directory`` survive a crash."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _wake(waiters: list[Waiter], error: SpoolError | None) -> None:

@@ -13,9 +13,9 @@ import orjson
 
 from service.decisionlog import queries as q
 from service.decisionlog.records import OUTPUT_PREFIX, row, scalar_text
-from service.engine import CasewiseError
 from service.graph.db import Graph
 from service.graph.models import time_problem
+from service.kernel.errors import CasewiseError
 
 MAX_LIMIT = 500
 # The open ends of a time range.

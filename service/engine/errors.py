@@ -14,11 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-class CasewiseError(Exception):
-    """Root of every error Casewise raises."""
-
-    code = "error"
+from service.kernel.errors import CasewiseError as CasewiseError  # re-exported
 
 
 @dataclass(frozen=True, order=True)

@@ -1,8 +1,8 @@
-"""``casewise graph init|import|import-log`` and ``casewise demo load``: set up the graph."""
+"""``casewise graph init|import|import-log``: set up the graph, and the helpers other commands
+share to reach it (``command_graph``, ``graph_from_settings``, ``progress``, ``report``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,17 +20,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from service.engine import CasewiseError, Registry
-from service.graph import demo, demo_decisions, importer
+from service.graph import importer
 from service.graph.db import Graph, GraphError, GraphNotConfigured, apply_schema, connect_from
-from service.recommend.playbooks import PlaybookRegistry
+from service.kernel.errors import CasewiseError
 from service.settings import Settings, SettingsError, load_settings
 
 graph_app = typer.Typer(
     help="Import cases (JSON Lines) and process event logs (CSV) into the case graph.",
     no_args_is_help=True,
 )
-demo_app = typer.Typer(help="Synthetic demo data for the case graph.", no_args_is_help=True)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -43,7 +41,7 @@ BatchOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = 1) -> NoReturn:
     err.print(message, markup=False)
     raise typer.Exit(code)
 
@@ -56,9 +54,9 @@ def command_graph(settings: Settings, *, schema: bool = False, needs: str = "") 
     try:
         graph = connect_from(settings)
     except GraphNotConfigured as exc:
-        _fail(f"{exc}\n{needs}" if needs else str(exc), 2)
+        fail(f"{exc}\n{needs}" if needs else str(exc), 2)
     except GraphError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         path = settings.knowledge_dir / "schema.cypher"
         if schema and path.is_file():  # constraints first: MERGE without them scans every node
@@ -69,18 +67,18 @@ def command_graph(settings: Settings, *, schema: bool = False, needs: str = "") 
 
 
 @contextmanager
-def _graph() -> Iterator[Graph]:
+def graph_from_settings() -> Iterator[Graph]:
     """Give a Graph from NEO4J_* settings, with the schema applied; close it afterwards."""
     try:
         settings = load_settings()
     except SettingsError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     with command_graph(settings, schema=True) as graph:
         yield graph
 
 
 @contextmanager
-def _progress(description: str, total: int) -> Iterator[importer.Progress]:
+def progress(description: str, total: int) -> Iterator[importer.Progress]:
     """Show a progress bar on stderr; give the function that advances it."""
     bar = Progress(
         TextColumn("{task.description}"),
@@ -97,7 +95,7 @@ def _progress(description: str, total: int) -> Iterator[importer.Progress]:
         yield lambda rows: bar.advance(task, rows)
 
 
-def _report(summary: importer.ImportSummary) -> None:
+def report(summary: importer.ImportSummary) -> None:
     """Print skipped rows (file:line: reason) on stderr, then the counts; exit 1 if any skipped."""
     for skipped in summary.skipped[:SHOW_SKIPPED]:
         err.print(f"skipped {skipped}", markup=False)
@@ -114,11 +112,11 @@ def _rows(file: Path) -> int:
     try:
         return importer.count_rows(file)
     except importer.ImportFileError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
 
 
-def _interrupted(exc: CasewiseError) -> NoReturn:
-    _fail(
+def interrupted(exc: CasewiseError) -> NoReturn:
+    fail(
         f"{exc}\nimport stopped; what was written stays. Run the same command again to "
         "finish: rows already written are merged, not duplicated."
     )
@@ -130,8 +128,8 @@ def init() -> None:
     settings = load_settings()
     schema = settings.knowledge_dir / "schema.cypher"
     if not schema.is_file():
-        _fail(f"{schema} does not exist; set CASEWISE_KNOWLEDGE_DIR to the knowledge folder", 2)
-    with _graph() as graph:  # applies the schema
+        fail(f"{schema} does not exist; set CASEWISE_KNOWLEDGE_DIR to the knowledge folder", 2)
+    with graph_from_settings() as graph:  # applies the schema
         count = apply_schema(graph, schema)
     out.print(f"schema applied: {count} statements from {schema}", markup=False)
 
@@ -143,17 +141,17 @@ def import_cases(
 ) -> None:
     """Import cases with their parties, evidence and events from a JSON Lines file."""
     total = _rows(file)
-    with _graph() as graph:
+    with graph_from_settings() as graph:
         try:
-            with _progress(f"importing {file.name}", total) as advance:
+            with progress(f"importing {file.name}", total) as advance:
                 summary = importer.import_jsonl(
                     graph, file, batch_size=batch_size, progress=advance
                 )
         except importer.ImportFileError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         except GraphError as exc:
-            _interrupted(exc)
-    _report(summary)
+            interrupted(exc)
+    report(summary)
 
 
 @graph_app.command("import-log")
@@ -179,9 +177,9 @@ def import_log(
     """Import a process event log: a case per case id, an event per row, in time order."""
     columns = importer.LogColumns(case_col, activity_col, time_col, resource_col)
     total = max(_rows(file) - 1, 0)  # the header is no event
-    with _graph() as graph:
+    with graph_from_settings() as graph:
         try:
-            with _progress(f"importing {file.name}", total) as advance:
+            with progress(f"importing {file.name}", total) as advance:
                 summary = importer.import_log(
                     graph,
                     file,
@@ -192,82 +190,7 @@ def import_log(
                     progress=advance,
                 )
         except importer.ImportFileError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         except GraphError as exc:
-            _interrupted(exc)
-    _report(summary)
-
-
-def _demo_history(
-    graph: Graph,
-    data: demo.DemoSet,
-    decisions: int,
-    expert_decisions: int,
-    seed: int,
-    day: dt.datetime | None,
-) -> tuple[int, int]:
-    """Write the demo's routine decisions and expert decisions; give how many of each."""
-    settings = load_settings()
-    routine = advised = 0
-    if decisions:
-        registry = Registry(max_firings=settings.max_firings)
-        registry.load_dir(settings.rules_dir)  # a refused file just has no history
-        history = demo_decisions.decision_history(registry, decisions, seed, as_of=day)
-        routine = demo_decisions.write_decisions(graph, history)
-    if expert_decisions:
-        playbooks = PlaybookRegistry.load(settings.knowledge_dir, max_firings=settings.max_firings)
-        open_cases = [c for c in data.cases if c.status != "closed"][:expert_decisions]
-        advised = demo_decisions.expert_history(graph, playbooks, open_cases, seed)
-    return routine, advised
-
-
-@demo_app.command("load")
-def load(
-    cases: Annotated[int, typer.Option("--cases", min=0, help="Number of cases.")] = 500,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")] = 7,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Day the data is dated around, YYYY-MM-DD [default: today]."),
-    ] = None,
-    if_empty: Annotated[
-        bool,
-        typer.Option("--if-empty", help="Load only into a graph that has no case yet."),
-    ] = False,
-    decisions: Annotated[
-        int,
-        typer.Option(
-            "--decisions",
-            min=0,
-            help="Routine decisions per ruleset of CASEWISE_RULES_DIR, over the last 60 days.",
-        ),
-    ] = 300,
-    expert_decisions: Annotated[
-        int,
-        typer.Option("--expert-decisions", min=0, help="Open cases whose advice experts decide."),
-    ] = 60,
-) -> None:
-    """Generate demo claims and complaints (with three fraud rings) and write them, with a
-    history of routine decisions and of experts accepting or overriding advice."""
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.datetime.fromisoformat(as_of).replace(tzinfo=dt.UTC)
-        except ValueError:
-            _fail(f"--as-of must be a date as YYYY-MM-DD, not {as_of!r}", 2)
-    data = demo.generate_set(cases, seed, as_of=day)
-    with _graph() as graph:
-        if if_empty and not demo.graph_is_empty(graph):
-            out.print("the graph already has cases; demo not loaded (--if-empty)", markup=False)
-            return
-        try:
-            with _progress("loading demo cases", cases) as advance:
-                summary = demo.write_demo(graph, data, progress=advance)
-            routine, advised = _demo_history(graph, data, decisions, expert_decisions, seed, day)
-        except GraphError as exc:
-            _interrupted(exc)
-    _report(summary)
-    out.print(
-        f"demo history: {routine} routine decisions, {advised} expert decisions", markup=False
-    )
-    for number, ring in enumerate(data.rings, 1):
-        out.print(f"fraud ring {number}: {', '.join(sorted(ring))}", markup=False)
+            interrupted(exc)
+    report(summary)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from service.engine import CasewiseError
+from service.kernel.errors import CasewiseError
 
 if TYPE_CHECKING:
     from service.settings import Settings

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from service.engine import CasewiseError
 from service.graph.models import CaseIn, Event
+from service.kernel.errors import CasewiseError
 
 __all__ = ["LogColumns", "ImportFileError", "ParsedLog", "parse_log", "parse_time"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -223,15 +223,3 @@ def error_path(loc: tuple[int | str, ...]) -> str:
         else:
             path += ("." if path else "") + part
     return path or "(body)"
-
-
-def error_details(errors: list[Any]) -> list[dict[str, Any]]:
-    """Give pydantic's errors as the API's ``details``: field path, message, offending value."""
-    details = []
-    for err in errors:
-        loc = tuple(p for p in err.get("loc", ()) if p not in ("body", "path", "query"))
-        value = err.get("input") if err.get("type") != "missing" else None
-        if isinstance(value, dict | list):
-            value = None  # the whole sub-object would drown the message
-        details.append({"field": error_path(loc), "message": err.get("msg", ""), "value": value})
-    return details

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, LiteralString
 
-from service.decisionlog.spool import fsync_dir
-from service.engine import CasewiseError
 from service.engine.livefiles import Started
 from service.graph.db import Graph, GraphError
+from service.kernel.errors import CasewiseError
+from service.kernel.fs import fsync_dir
 
 log = logging.getLogger("casewise.versions")
 

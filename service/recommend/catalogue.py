@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.engine import CasewiseError, Problem
+from service.engine import Problem
 from service.engine.source import (
     Pos,
     Source,
@@ -23,6 +23,7 @@ from service.engine.source import (
     read_source,
     value_pos,
 )
+from service.kernel.errors import CasewiseError
 
 ACTION_KEYS = (
     "id",

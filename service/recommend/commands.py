@@ -9,10 +9,12 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from service.engine import CasewiseError
 from service.graph.commands import command_graph
 from service.graph.db import GraphError
+from service.kernel.errors import CasewiseError
 from service.recommend import mining, nextaction, routing
+from service.recommend.facts import FactQueryError
+from service.recommend.playbooks import CATALOGUE
 from service.settings import Settings, SettingsError, load_settings
 
 learn_app = typer.Typer(
@@ -54,7 +56,7 @@ def learn_evaluate(
     with command_graph(settings) as graph:
         try:
             result = nextaction.evaluate(graph, split=split, order=order, case_type=case_type)
-        except GraphError as exc:
+        except (GraphError, FactQueryError) as exc:
             _fail(str(exc))
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -128,7 +130,7 @@ def suggest(
                     playbook=playbook,
                 )
             )
-        except GraphError as exc:
+        except (GraphError, FactQueryError) as exc:
             _fail(str(exc))
     if as_json:
         both = {
@@ -192,6 +194,6 @@ def _print_routing(found: list[routing.RoutingSuggestion]) -> None:
 def _catalogue(folder: Path) -> dict[str, tuple[str, ...]]:
     """Give the catalogue's actions with their case types (exit 1 naming the problem)."""
     try:
-        return mining.catalogue_types(folder / "actions.yaml")
+        return mining.catalogue_types(folder / CATALOGUE)
     except (CasewiseError, OSError) as exc:
-        _fail(f"cannot load the action catalogue {folder / 'actions.yaml'}: {exc}")
+        _fail(f"cannot load the action catalogue {folder / CATALOGUE}: {exc}")

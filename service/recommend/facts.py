@@ -11,7 +11,7 @@ timeout and reads at most ``max_rows`` rows. Neo4j's text of a failure is never 
 quote the data the query touched): it is logged under an error id, and the error names the
 fact query, its file:line and the id.
 
-Errors (``GraphError``, so the API and the pages show their message with status 503: the
+Errors (``CasewiseError``, so the API and the pages show their message with status 503: the
 recommendations of that playbook cannot be made until its queries are fixed)::
 
     FactQueryError          a fact query was refused or failed
@@ -38,7 +38,8 @@ from neo4j import exceptions as neo4j_errors
 
 from service.engine import Problem, Ruleset
 from service.engine.playbook import FactQuery, fact_query_problems
-from service.graph.db import Graph, GraphError, GraphUnavailable
+from service.graph.db import Graph, GraphUnavailable
+from service.kernel.errors import CasewiseError
 from service.recommend.sandbox import CREDENTIAL_LABELS, CREDENTIAL_LINKS, plan_problems
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ PLAN_SECONDS = 10.0  # planning runs nothing, but a monstrous query could take l
 APPROVED_KEPT = 4096  # query texts remembered as checked; the oldest are checked again
 
 
-class FactQueryError(GraphError):
+class FactQueryError(CasewiseError):
     """A fact query was refused by the sandbox or failed."""
 
     code = "fact-query-failed"

@@ -4,7 +4,7 @@ Each decision is one transaction: the checks, an ``ExpertDecision`` (by an ``Exp
 ``Recommendation``, in the ``Case``) and an ``Event`` of the action taken, so the action shows
 in the case's timeline. A recommendation is decided once; no call changes or deletes a decision.
 
-Errors (``GraphError`` subclasses, so the API renders them with their status)::
+Errors (``CasewiseError`` subclasses, which the HTTP layer renders with their status)::
 
     RecommendationNotFound   404 not-found        no such recommendation for the case
     InvalidFeedback          422 invalid-input    a short reason, an unknown or unfitting action
@@ -24,28 +24,29 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from service.graph.cases import CaseNotFound
-from service.graph.db import Graph, GraphError
+from service.graph.db import Graph
 from service.graph.reads import plain
+from service.kernel.errors import CasewiseError
 from service.recommend.catalogue import Action
 
 MIN_REASON_WORDS = 3
 
 
-class RecommendationNotFound(GraphError):
+class RecommendationNotFound(CasewiseError):
     """The case has no recommendation with that id."""
 
     code = "not-found"
     status = 404
 
 
-class InvalidFeedback(GraphError):
+class InvalidFeedback(CasewiseError):
     """An override whose action or reason cannot be recorded."""
 
     code = "invalid-input"
     status = 422
 
 
-class AlreadyDecided(GraphError):
+class AlreadyDecided(CasewiseError):
     """An expert has decided on the recommendation already."""
 
     code = "already-decided"

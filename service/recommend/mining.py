@@ -5,24 +5,22 @@ time over at least ``min_decisions`` decisions: the alternative experts chose mo
 reasons grouped (normalised text, counted), the cases, and a unified diff of the playbook file.
 The diff replaces the rule's recommended action with that alternative when most overrides
 agree on it (and the catalogue has it); otherwise it lowers the rule's weight by the override
-rate. A proposal is kept only if the patched file loads (``load_ruleset(..., actions=...)``),
-so applying the diff never leaves a broken playbook.
+rate. A proposal is kept only if the patched file loads (``patching.first_that_loads``), so
+applying the diff never leaves a broken playbook.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, LiteralString
 
-from service.engine import CasewiseError, load_ruleset
 from service.graph.db import Graph
 from service.recommend.catalogue import load_actions
+from service.recommend.patching import Patch, first_that_loads, patch_rule
 
 # Decisions on recommendations made by a playbook rule (not the "(expert)" pseudo-rule).
 DECISIONS: LiteralString = """
@@ -125,20 +123,30 @@ def _suggestion(
     change, diff, note = "none", None, f"no playbook file {path}"
     if path.is_file():
         text = path.read_text(encoding="utf-8")
-        tries: list[tuple[str, str | None]] = []
+        tries: list[Patch] = []
         if alternative and alternative in usable and chosen[alternative] * 2 > len(overrides):
-            tries.append(("replace-action", replace_action(text, rule, action, alternative)))
-        tries.append(("lower-weight", lower_weight(text, rule, 1 - rate)))
-        note = f"rule '{rule}' has no recommend block this could change in {path}"
-        for kind, patched in tries:
-            if patched is None or patched == text:
-                continue
-            problem = check_loads(path, patched, actions)
-            if problem is None:
-                change, diff = kind, unified_diff(path, text, patched)
-                note = _describe(kind, rule, action, alternative, rate)
-                break
-            note = f"the {kind} change does not load: {problem}"
+            tries.append(
+                Patch(
+                    "replace-action",
+                    replace_action(text, rule, action, alternative),
+                    _describe("replace-action", rule, action, alternative, rate),
+                )
+            )
+        tries.append(
+            Patch(
+                "lower-weight",
+                lower_weight(text, rule, 1 - rate),
+                _describe("lower-weight", rule, action, alternative, rate),
+            )
+        )
+        kept = first_that_loads(
+            path,
+            text,
+            tries,
+            actions,
+            otherwise=f"rule '{rule}' has no recommend block this could change in {path}",
+        )
+        change, diff, note = kept.kind, kept.diff, kept.note
     return Suggestion(
         playbook=playbook,
         rule=rule,
@@ -172,44 +180,10 @@ def _describe(kind: str, rule: str, action: str, alternative: str | None, rate: 
     )
 
 
-def _rule_block(lines: list[str], rule: str) -> tuple[int, int] | None:
-    """Give the [start, end) line span of the rule ``- id: <rule>`` in a playbook's text."""
-    head = re.compile(r"^(\s*)-\s+id:\s*['\"]?" + re.escape(rule) + r"['\"]?\s*(#.*)?$")
-    for i, line in enumerate(lines):
-        match = head.match(line)
-        if match is None:
-            continue
-        indent = len(match.group(1))
-        end = i + 1
-        while end < len(lines):
-            stripped = lines[end].strip()
-            if stripped and not stripped.startswith("#"):
-                width = len(lines[end]) - len(lines[end].lstrip())
-                if width < indent or (width == indent and stripped.startswith("-")):
-                    break
-            end += 1
-        return i, end
-    return None
-
-
-def _patch_block(text: str, rule: str, pattern: re.Pattern[str], replace: Any) -> str | None:
-    lines = text.splitlines(keepends=True)
-    span = _rule_block(lines, rule)
-    if span is None:
-        return None
-    start, end = span
-    for i in range(start, end):
-        changed, n = pattern.subn(replace, lines[i], count=1)
-        if n:
-            lines[i] = changed
-            return "".join(lines)
-    return None
-
-
 def replace_action(text: str, rule: str, action: str, alternative: str) -> str | None:
     """Give ``text`` with rule ``rule``'s ``action: <action>`` made ``action: <alternative>``."""
     pattern = re.compile(r"(\baction:\s*)(['\"]?)" + re.escape(action) + r"\2(?=\s*[,}#\n]|$)")
-    return _patch_block(text, rule, pattern, lambda m: m.group(1) + alternative)
+    return patch_rule(text, rule, pattern, lambda m: m.group(1) + alternative)
 
 
 def lower_weight(text: str, rule: str, factor: float) -> str | None:
@@ -220,37 +194,4 @@ def lower_weight(text: str, rule: str, factor: float) -> str | None:
         weight = max(0.05, round(float(match.group(2)) * factor, 2))
         return f"{match.group(1)}{weight:g}"
 
-    return _patch_block(text, rule, pattern, lowered)
-
-
-def check_loads(path: Path, text: str, actions: Collection[str]) -> str | None:
-    """Give None if ``text``, saved as ``path``'s file name, loads as a playbook; else why not."""
-    options: dict[str, Any] = {"actions": set(actions)}
-    with tempfile.TemporaryDirectory() as folder:
-        copy = Path(folder) / path.name
-        copy.write_text(text, encoding="utf-8")
-        try:
-            load_ruleset(copy, **options)
-        except CasewiseError as exc:
-            return str(exc).replace(str(copy), str(path))
-    return None
-
-
-def unified_diff(path: Path, before: str, after: str) -> str:
-    """Give the change from ``before`` to ``after`` as a unified diff of ``path``.
-
-    The file is named relative to the working folder when it is inside it (so ``git apply``
-    takes the diff from the repository root), else as ``playbooks/<file>``.
-    """
-    try:
-        name = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        name = f"{path.parent.name}/{path.name}"
-    return "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
-        )
-    )
+    return patch_rule(text, rule, pattern, lowered)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from service.engine import Problem, Ruleset, load_ruleset
 from service.engine.livefiles import Change, FileStatus, LiveFiles, Outcome, Report, now
+from service.engine.playbook import CATALOGUE
 from service.engine.registry import rule_files
 from service.graph.db import Graph
 from service.recommend.catalogue import Action, CatalogueError, load_actions
@@ -22,7 +23,6 @@ from service.recommend.facts import FactLimits, check_queries
 
 log = logging.getLogger("casewise.recommend")
 
-CATALOGUE = "actions.yaml"
 PLAYBOOKS = "playbooks"
 
 __all__ = ["CATALOGUE", "PLAYBOOKS", "PlaybookRegistry", "rule_files"]

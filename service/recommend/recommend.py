@@ -19,7 +19,8 @@ from typing import Any, LiteralString
 
 from service.engine import InputError, Ruleset
 from service.graph.cases import CaseNotFound
-from service.graph.db import Graph, GraphError
+from service.graph.db import Graph
+from service.kernel.errors import CasewiseError
 from service.recommend import facts as fact_queries
 from service.recommend import scoring
 from service.recommend.catalogue import Action
@@ -49,7 +50,7 @@ RETURN r.id AS id, r.status AS status, r.created_at AS created_at
 """
 
 
-class FactTypeError(GraphError):
+class FactTypeError(CasewiseError):
     """A fact query gave a value that does not fit the fact's declared type (a playbook bug)."""
 
     code = "internal"

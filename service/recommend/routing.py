@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, LiteralString
 
-from service.engine import CasewiseError, Ruleset, load_ruleset
+from service.engine import Ruleset, load_ruleset
 from service.graph.db import Graph
-from service.recommend.mining import _patch_block, check_loads, unified_diff
+from service.kernel.errors import CasewiseError
+from service.recommend.patching import Patch, first_that_loads, patch_rule
 
 # Closed cases opened by routing decisions; the outcome set on the decision when the case was
 # closed, else (cases closed before that was recorded) the case's own.
@@ -131,28 +132,25 @@ def _suggestion(
     served: Ruleset,
 ) -> RoutingSuggestion:
     text = path.read_text(encoding="utf-8")
-    tries: list[tuple[str, str | None, str]] = []
+    tries: list[Patch] = []
     narrowed = _narrow(text, rule, served, cases, quiet)
     if narrowed is not None:
         tries.append(narrowed)
     tries.append(
-        (
+        Patch(
             "stop-opening",
-            _patch_rule(text, rule, re.compile(r"(\bopen_case:\s*)true\b"), r"\1false"),
+            patch_rule(text, rule, re.compile(r"(\bopen_case:\s*)true\b"), r"\1false"),
             f"rule '{rule}' opened {len(cases)} case(s) that were closed, {rate:.0%} of them "
             "with no action: let it stop opening a case (it still does the rest)",
         )
     )
-    change, diff = "none", None
-    note = f"rule '{rule}' has no open_case: true in {path} that this could change"
-    for kind, patched, why in tries:
-        if patched is None or patched == text:
-            continue
-        problem = check_loads(path, patched, ())
-        if problem is None:
-            change, diff, note = kind, unified_diff(path, text, patched), why
-            break
-        note = f"the {kind} change does not load: {problem}"
+    kept = first_that_loads(
+        path,
+        text,
+        tries,
+        (),
+        otherwise=f"rule '{rule}' has no open_case: true in {path} that this could change",
+    )
     outcomes = Counter(str(c["outcome"]) for c in cases)
     return RoutingSuggestion(
         ruleset=ruleset,
@@ -162,10 +160,10 @@ def _suggestion(
         no_action_rate=round(rate, 4),
         outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
         no_action_cases=sorted(c["case_id"] for c in quiet),
-        change=change,
+        change=kept.kind,
         path=str(path),
-        diff=diff,
-        note=note,
+        diff=kept.diff,
+        note=kept.note,
     )
 
 
@@ -175,7 +173,7 @@ def _narrow(
     served: Ruleset,
     cases: list[dict[str, Any]],
     quiet: list[dict[str, Any]],
-) -> tuple[str, str | None, str] | None:
+) -> Patch | None:
     """Give a change raising a lower bound of the rule's condition past the no-action values
     below every case that needed action, if there is one."""
     found = next((r for r in served.rules if r.id == rule), None)
@@ -209,8 +207,12 @@ def _narrow(
         operator = re.escape(bound.group(0))
         pattern = re.compile(r"(\bwhen:.*?)" + operator)
         replacement = f"{field} > {shown}"
-        patched = _patch_rule(text, rule, pattern, lambda m, new=replacement: m.group(1) + new)
-        return (
+
+        def replaced(match: re.Match[str], new: str = replacement) -> str:
+            return match.group(1) + new
+
+        patched = patch_rule(text, rule, pattern, replaced)
+        return Patch(
             "narrow",
             patched,
             f"rule '{rule}' opened {len(cases)} case(s) that were closed, "
@@ -224,8 +226,3 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
-
-
-def _patch_rule(text: str, rule: str, pattern: re.Pattern[str], replace: Any) -> str | None:
-    """Give ``text`` with the first match of ``pattern`` in rule ``rule``'s block replaced."""
-    return _patch_block(text, rule, pattern, replace)

@@ -66,12 +66,6 @@ def features(row: dict[str, Any]) -> frozenset[str]:
     )
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """Give |a & b| / |a | b| (1.0 for two empty sets); NEAREST_CLOSED computes the same."""
-    union = len(a | b)
-    return len(a & b) / union if union else 1.0
-
-
 def following(events: Sequence[str], point: Sequence[str]) -> str | None:
     """Give the activity in ``events`` after the point the sequence ``point`` stopped at.
 

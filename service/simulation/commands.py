@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from service.engine import CasewiseError, RuleFileError
+from service.engine import RuleFileError
 from service.graph.commands import command_graph
 from service.graph.db import Graph
+from service.kernel.errors import CasewiseError
 from service.recommend.mining import catalogue_types
+from service.recommend.playbooks import CATALOGUE
 from service.settings import SettingsError, load_settings
 from service.simulation import run
 
@@ -80,7 +82,7 @@ def simulate(
     if not candidate_file.is_file():
         _fail(f"{candidate_file} is not a file; pass the changed rule or playbook file", 2)
     try:
-        actions: set[str] | None = set(catalogue_types(settings.knowledge_dir / "actions.yaml"))
+        actions: set[str] | None = set(catalogue_types(settings.knowledge_dir / CATALOGUE))
     except (CasewiseError, OSError):
         actions = None  # a playbook is then loaded with the catalogue beside it, if any
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tempfile
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -41,16 +40,16 @@ def load_candidate_text(
 ) -> Ruleset:
     """Give the candidate whose text is ``text``, which must define ruleset (or playbook)
     ``name``; problems are named ``candidate <name>.yaml:line:col``."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{name}.yaml"
-        path.write_text(text, encoding="utf-8")
-        try:
-            candidate = load_ruleset(path, max_firings=max_firings, actions=actions)
-        except RuleFileError as exc:
-            label = f"candidate {name}.yaml"
-            raise RuleFileError(
-                [Problem(label, p.line, p.col, p.message) for p in exc.problems]
-            ) from None
+    label = f"candidate {name}.yaml"
+    try:
+        candidate = load_ruleset(
+            Path(f"{name}.yaml"), max_firings=max_firings, actions=actions, data=text.encode()
+        )
+    except RuleFileError as exc:
+        raise RuleFileError(
+            [Problem(label, p.line, p.col, p.message) for p in exc.problems]
+        ) from None
+    candidate.path = Path(label)  # it has no file; named as its problems are
     return candidate
 
 

@@ -1,5 +1,5 @@
-"""Server-rendered pages for experts and rule authors: Jinja2 templates and static files.
+"""Server-rendered pages for experts and rule authors: routes, Jinja2 templates and static files.
 
-``pages`` holds the routes; ``templating`` the one template environment, which the error
-handler in ``service.api.errors`` also uses to render errors as HTML for browsers.
+The template environment (``service.http.templating``) and the error page are shared with the
+JSON API through ``service.http``; ``service.web`` never imports ``service.api``.
 """

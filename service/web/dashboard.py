@@ -17,12 +17,12 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from service.api.cases import get_graph
-from service.api.errors import ApiError
 from service.graph.db import Graph
+from service.http.deps import get_graph
+from service.http.errors import ApiError
+from service.http.templating import render
 from service.web import charts
 from service.web import queries as q
-from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,20 +17,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from service.api.cases import get_graph
-from service.api.errors import ApiError
 from service.auth.middleware import principal_of
 from service.engine import Registry
 from service.graph import cases
 from service.graph.db import Graph, GraphHandle, GraphUnavailable
 from service.graph.models import CASE_TYPE_PATTERN, ID_PATTERN
+from service.http.deps import get_graph
+from service.http.errors import ApiError
+from service.http.templating import render
 from service.recommend import feedback, mining
 from service.recommend.feedback import AlreadyDecided, InvalidFeedback
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
 from service.web import simulate, views
 from service.web.signin import check_csrf, read_form
-from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,13 +17,13 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from service.api.errors import ApiError
 from service.auth.middleware import Auth, client_of, session_of
 from service.auth.sessions import CSRF_FIELD, MAX_AGE, new_csrf, new_session_token, session_id
 from service.auth.store import find_user, verify_password
 from service.auth.throttle import too_many
 from service.graph.db import GraphError
-from service.web.templating import render
+from service.http.errors import ApiError
+from service.http.templating import render
 
 router = APIRouter(include_in_schema=False)
 

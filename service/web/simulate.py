@@ -19,8 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from service.engine import CasewiseError, Registry, RuleFileError, Ruleset
+from service.engine import Registry, RuleFileError, Ruleset
 from service.graph.db import GraphHandle, GraphUnavailable
+from service.http.templating import render
+from service.kernel.errors import CasewiseError
 from service.recommend import routing
 from service.recommend.facts import FactLimits
 from service.recommend.playbooks import PlaybookRegistry
@@ -29,7 +31,6 @@ from service.simulation import run
 from service.simulation.playbooks import CandidateRefused
 from service.web import views
 from service.web.signin import check_csrf, read_form
-from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

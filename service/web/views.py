@@ -7,13 +7,10 @@ in the thread pool, as every graph call is blocking.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from markupsafe import Markup
 
 from service.engine import Problem, Registry, Ruleset
 from service.engine.livefiles import FileStatus
@@ -24,6 +21,7 @@ from service.graph.reads import plain
 from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.recommend import recommend
 from service.web import queries as q
+from service.web.picture.svg import neighbourhood_svg
 
 PAGE_SIZE = 25
 STATUSES = ("open", "pending", "closed")
@@ -88,18 +86,6 @@ def worklist(
     }
 
 
-def _picture() -> Callable[[Graph, str], Markup] | None:
-    """Give ``service.web.picture.neighbourhood_svg`` if that module is there, else None."""
-    try:
-        module = importlib.import_module("service.web.picture")
-    except ModuleNotFoundError as exc:
-        if exc.name != "service.web.picture":
-            raise
-        return None
-    draw: Callable[[Graph, str], Markup] | None = getattr(module, "neighbourhood_svg", None)
-    return draw
-
-
 def case_page(
     graph: Graph, playbooks: PlaybookRegistry, case_id: str, link_depth: int
 ) -> dict[str, Any]:
@@ -131,7 +117,6 @@ def case_page(
         and due
         and dt.datetime.fromisoformat(due) < dt.datetime.now(dt.UTC)
     )
-    draw = _picture()
     return {
         "case": case,
         "overdue": overdue,
@@ -143,8 +128,7 @@ def case_page(
         "recommendations": recommendations,
         "why_none": why_none,
         "alternatives": alternatives,
-        "picture": draw(graph, case_id) if draw is not None else None,
-        "picture_available": draw is not None,
+        "picture": neighbourhood_svg(graph, case_id),
     }
 
 

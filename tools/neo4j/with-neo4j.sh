@@ -7,4 +7,4 @@
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}
 [ -x "$python" ] || python=python3
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec "$python" -m service.graph.local run "$@"
+PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec "$python" -m service.devtools.localneo4j run "$@"

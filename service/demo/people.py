@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from service.graph.demo_words import (
+from service.demo.words import (
     BANKS,
     DOMAINS,
     FIRST_NAMES,

@@ -1,4 +1,6 @@
-"""The FastAPI application: ``create_app()`` is also the factory `casewise serve` runs."""
+"""The FastAPI application, a composition root: ``create_app()`` wires the settings, the engine's
+registry, the case graph, the decision log, the playbooks, auth, the API routers and the pages
+(the factory `casewise serve` runs). Nothing imports this module but ``service.cli`` and tests."""
 
 from __future__ import annotations
 
@@ -25,9 +27,7 @@ from service.api import (
     suggestions,
 )
 from service.api.body import BodyLimitMiddleware, JsonBodyMiddleware
-from service.api.errors import install_error_handlers
 from service.api.reloading import Reloader, watch
-from service.api.responses import JSON, SecurityHeadersMiddleware
 from service.auth.middleware import Auth, AuthMiddleware
 from service.auth.policy import check_routes
 from service.auth.sessions import Sessions, session_secret
@@ -37,11 +37,13 @@ from service.decisionlog.log import DecisionLog
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.graph.versions import VersionKeeper
-from service.recommend.facts import FactLimits
+from service.http.errors import install_error_handlers
+from service.http.responses import JSON, SecurityHeadersMiddleware
+from service.http.templating import STATIC
+from service.recommend.facts import FactLimits, FactQueryError
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings, configure_limits, load_settings
 from service.web import dashboard, pages, signin, simulate
-from service.web.templating import STATIC
 
 log = logging.getLogger("casewise.api")
 
@@ -241,7 +243,7 @@ def check_playbooks(registry: PlaybookRegistry, handle: GraphHandle) -> None:
         return
     try:
         registry.check(handle.graph)
-    except GraphError as exc:
+    except (GraphError, FactQueryError) as exc:
         log.error("%s; the fact queries are checked on the first recommendation", exc)
 
 

@@ -1,10 +1,14 @@
 """The local Neo4j 5 that development, ``make run`` and the tests use, with no Docker.
 
+A developer tool, not part of the running service: nothing under ``service/`` but the command
+line imports it. It reads CASEWISE_NEO4J_PORT and CASEWISE_NEO4J_DATA_DIR when called.
+
 ``tools/neo4j`` holds a one-class Java launcher that runs the embedded Neo4j Community database
 with Bolt on 127.0.0.1 (see docs/neo4j.md). ``start`` builds it with Maven when needed, starts it
 detached and waits until Bolt answers; ``stop`` and ``status`` find it through
-``var/neo4j/neo4j.pid``. ``python -m service.graph.local run -- CMD`` runs CMD with a server and
-``NEO4J_URI``, ``NEO4J_USER`` and ``NEO4J_PASSWORD`` set, unless ``NEO4J_URI`` is already set.
+``var/neo4j/neo4j.pid``. ``python -m service.devtools.localneo4j run -- CMD`` runs CMD with a
+server and ``NEO4J_URI``, ``NEO4J_USER`` and ``NEO4J_PASSWORD`` set, unless ``NEO4J_URI`` is
+already set.
 
 Authentication is on even on loopback, because any web page the developer visits can open a
 WebSocket to 127.0.0.1 and Bolt answers WebSocket on its port. The password is generated once
@@ -39,15 +43,13 @@ from types import FrameType
 import neo4j
 from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
-from service.engine.errors import CasewiseError
+from service.kernel.errors import CasewiseError
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / "tools" / "neo4j"
-# `make test` points these at a server of its own (var/neo4j-test on 7688), so tests never
-# write into the graph `make run` serves.
-DEFAULT_PORT = int(os.environ.get("CASEWISE_NEO4J_PORT") or 7687)
-DEFAULT_DATA_DIR = REPO_ROOT / (os.environ.get("CASEWISE_NEO4J_DATA_DIR") or "var/neo4j")
+PORT_ENV = "CASEWISE_NEO4J_PORT"
+DATA_DIR_ENV = "CASEWISE_NEO4J_DATA_DIR"
 MAIN_CLASS = "casewise.neo4j.LocalNeo4j"
 JAVA_OPTS_ENV = "CASEWISE_NEO4J_JAVA_OPTS"
 # The local server's one user (Neo4j's initial admin); its password is in PASSWORD_FILE.
@@ -81,6 +83,23 @@ class Neo4jLauncherError(CasewiseError):
     """The local Neo4j could not be built, started or stopped; the message says what to do."""
 
     code = "neo4j-launcher"
+
+
+# `make test` points these at a server of its own (var/neo4j-test on 7688), so tests never
+# write into the graph `make run` serves. Read when called, so setting them later counts.
+def default_port() -> int:
+    """Give the Bolt port of the local server: CASEWISE_NEO4J_PORT, else 7687."""
+    value = os.environ.get(PORT_ENV) or "7687"
+    try:
+        return int(value)
+    except ValueError:
+        raise Neo4jLauncherError(f"{PORT_ENV} must be a port number, not {value!r}") from None
+
+
+def default_data_dir() -> Path:
+    """Give the local server's data folder: CASEWISE_NEO4J_DATA_DIR (from the repository root),
+    else var/neo4j."""
+    return REPO_ROOT / (os.environ.get(DATA_DIR_ENV) or "var/neo4j")
 
 
 @dataclass(frozen=True)
@@ -118,9 +137,9 @@ def _quiet(message: str) -> None:
     """Progress sink that says nothing."""
 
 
-def status(data_dir: Path = DEFAULT_DATA_DIR) -> Status:
+def status(data_dir: Path | None = None) -> Status:
     """Give the state of the local server whose files are in ``data_dir``."""
-    data_dir = data_dir.resolve()
+    data_dir = (data_dir or default_data_dir()).resolve()
     pid = _read_pid(data_dir)
     port = _launcher_port(pid) if pid is not None else None
     if port is None:
@@ -129,8 +148,8 @@ def status(data_dir: Path = DEFAULT_DATA_DIR) -> Status:
 
 
 def start(
-    port: int = DEFAULT_PORT,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    port: int | None = None,
+    data_dir: Path | None = None,
     timeout: float = 120.0,
     progress: Progress = _quiet,
 ) -> Status:
@@ -139,7 +158,8 @@ def start(
     A no-op that gives the running server's status when it is already running on ``port``.
     ``timeout`` bounds the wait for Bolt after the JVM started, not the build.
     """
-    data_dir = data_dir.resolve()
+    port = port or default_port()
+    data_dir = (data_dir or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with _lock(data_dir):
         current = status(data_dir)
@@ -197,12 +217,12 @@ def start(
         return replace(started, accepting=True)
 
 
-def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 30.0) -> Status:
+def stop(data_dir: Path | None = None, timeout: float = 30.0) -> Status:
     """Stop the local server (SIGTERM, then SIGKILL after ``timeout``); give what was stopped.
 
     The result has ``running=False`` and the old pid and port, or no pid if nothing ran.
     """
-    data_dir = data_dir.resolve()
+    data_dir = (data_dir or default_data_dir()).resolve()
     if not data_dir.is_dir():
         return Status(running=False, pid=None, port=None, data_dir=data_dir)
     with _lock(data_dir):
@@ -215,12 +235,13 @@ def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 30.0) -> Status:
 
 @contextlib.contextmanager
 def running(
-    port: int = DEFAULT_PORT,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    port: int | None = None,
+    data_dir: Path | None = None,
     timeout: float = 120.0,
     progress: Progress = _quiet,
 ) -> Iterator[Status]:
     """Give a running local server; stop it on exit only if this call started it."""
+    data_dir = data_dir or default_data_dir()
     was_running = status(data_dir).running
     server = start(port=port, data_dir=data_dir, timeout=timeout, progress=progress)
     try:
@@ -233,8 +254,8 @@ def running(
 
 def run(
     command: Sequence[str],
-    port: int = DEFAULT_PORT,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    port: int | None = None,
+    data_dir: Path | None = None,
     progress: Progress = _quiet,
 ) -> int:
     """Run ``command`` with NEO4J_URI set, starting a local server unless NEO4J_URI is set.
@@ -320,11 +341,11 @@ def _wait_for_bolt(server: Status, timeout: float, log_offset: int) -> None:
         time.sleep(0.2)
 
 
-def password(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+def password(data_dir: Path | None = None) -> str:
     """Give the local server's password, generating it into ``<data_dir>/password`` the first
     time: mode 600, written whole (a private temporary file, fsync, then a hard link that fails
     if another process made the file first, so all callers agree on one password)."""
-    data_dir = data_dir.resolve()
+    data_dir = (data_dir or default_data_dir()).resolve()
     path = data_dir / PASSWORD_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -558,14 +579,14 @@ def _strip_ansi(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m service.graph.local run [--port N] -- CMD...``: CMD with a local Neo4j."""
+    """``python -m service.devtools.localneo4j run [--port N] -- CMD``: CMD with a local Neo4j."""
     parser = argparse.ArgumentParser(
-        prog="python -m service.graph.local",
+        prog="python -m service.devtools.localneo4j",
         description="Run CMD with NEO4J_URI set, starting the local Neo4j unless it is set.",
     )
     sub = parser.add_subparsers(dest="action", required=True)
     run_parser = sub.add_parser("run", help="run CMD with a Neo4j; give CMD's exit code")
-    run_parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run_parser.add_argument("--port", type=int, default=None)
     run_parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD")
     args = parser.parse_args(argv)
     command = list(args.command)

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import LiteralString
 
+from service.demo.history import Histories, minute
+from service.demo.people import People
+from service.demo.words import CLAIM_LINES, COMPLAINT_CATEGORIES, COMPLAINT_PRODUCTS
 from service.graph.cases import close_case
 from service.graph.db import Graph
-from service.graph.demo_history import Histories, minute
-from service.graph.demo_people import People
-from service.graph.demo_words import CLAIM_LINES, COMPLAINT_CATEGORIES, COMPLAINT_PRODUCTS
 from service.graph.importer import ImportSummary, Progress, import_cases
 from service.graph.models import (
     CaseIn,

@@ -1,4 +1,9 @@
-"""Every API error, rendered in one shape: ``{"error": {"code", "message", "details"}}``.
+"""The one error handler: any error, rendered in one shape, as JSON or as the error page.
+
+A ``CasewiseError`` (the tree is drawn in ``service.kernel.errors``) is answered with its own
+``status``, ``code``, ``message`` and ``details`` as ``{"error": {"code", "message",
+"details"}}``; routes raise and never catch to translate. FastAPI's validation and routing
+errors get the same shape; anything else is a 500 ``internal`` with an error id.
 
 =====  ==================  ==========================================================
  404   not-found           unknown ruleset, unknown route, unknown case or recommendation
@@ -24,7 +29,7 @@
        unavailable         CASEWISE_SPOOL_DIR not writable), so it is not answered as decided
 =====  ==================  ==========================================================
 
-An error never fails on the value it echoes: ``service.api.responses.JSON`` writes what orjson
+An error never fails on the value it echoes: ``service.http.responses.JSON`` writes what orjson
 cannot (a lone surrogate stored earlier, an integer beyond 64 bits) as text.
 
 A request that prefers HTML (a browser: ``text/html`` in its Accept header, before any JSON)
@@ -45,26 +50,24 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.responses import JSON
-from service.engine import DecisionError, InputError, UnknownRuleset
-from service.graph.db import GraphError
+from service.engine import DecisionError
 from service.graph.models import error_path
-from service.web.templating import render
+from service.http.responses import JSON
+from service.http.templating import render
+from service.kernel.errors import CasewiseError
 
 log = logging.getLogger("casewise.api")
 
 
-class ApiError(Exception):
-    """An error the API answers with its own status, code and details."""
+class ApiError(CasewiseError):
+    """An error a route or the edge raises with its own status and code."""
 
     def __init__(
         self, status: int, code: str, message: str, details: list[Any] | None = None
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, details)
         self.status = status
         self.code = code
-        self.message = message
-        self.details = details or []
 
 
 class PayloadTooLarge(ApiError):
@@ -118,18 +121,17 @@ def respond(
     return JSON({"error": error}, status_code=status, headers=headers)
 
 
-def describe_error(exc: Exception) -> tuple[int, dict[str, Any]]:
-    """Give the status and ``error`` object for an engine error (used per batch item too)."""
-    if isinstance(exc, InputError):
-        return 422, error_object("invalid-input", str(exc), exc.details)
+def describe_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """Give the status and ``error`` object of any error (used per batch item too).
+
+    A ``CasewiseError`` is answered with its own status, code, message and details, unless its
+    status is 500: that is a bug, answered as ``internal`` with an error id, as anything else.
+    """
     if isinstance(exc, DecisionError):
+        # The engine's reason (chain-limit, table-conflict) comes first in the details.
         details = [{"code": exc.code}, *exc.details]
         return 422, error_object("decision-failed", exc.message, details)
-    if isinstance(exc, UnknownRuleset):
-        return 404, error_object("not-found", str(exc))
-    if isinstance(exc, ApiError):
-        return exc.status, error_object(exc.code, exc.message, exc.details)
-    if isinstance(exc, GraphError) and exc.status != 500:  # a GraphError 500 is a bug
+    if isinstance(exc, CasewiseError) and exc.status != 500:
         return exc.status, error_object(exc.code, exc.message, exc.details)
     return 500, internal_error(exc)
 
@@ -154,7 +156,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-async def _on_engine_error(request: Request, exc: Exception) -> Response:
+async def _on_casewise_error(request: Request, exc: Exception) -> Response:
     status, error = describe_error(exc)
     return respond(request, status, error)
 
@@ -184,9 +186,10 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error the app can raise in the one shape."""
-    for exc_class in (ApiError, InputError, DecisionError, UnknownRuleset, GraphError):
-        app.add_exception_handler(exc_class, _on_engine_error)
+    """Render every error the app can raise in the one shape: one handler for every
+    ``CasewiseError``, FastAPI's validation and routing errors in the same shape, and a 500
+    with an error id for anything else."""
+    app.add_exception_handler(CasewiseError, _on_casewise_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_middleware(InternalErrorMiddleware)

@@ -7,7 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from service.graph import local
+from service.devtools import localneo4j as local
 
 neo4j_app = typer.Typer(
     help="Run the local Neo4j 5 (embedded, Bolt on 127.0.0.1, user neo4j with the password "
@@ -37,8 +37,13 @@ def _describe(server: local.Status) -> str:
 @neo4j_app.command()
 def start(
     port: Annotated[
-        int, typer.Option(min=1, max=65535, help="Bolt port on 127.0.0.1.")
-    ] = local.DEFAULT_PORT,
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Bolt port on 127.0.0.1 (default: CASEWISE_NEO4J_PORT, else 7687).",
+        ),
+    ] = None,
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds to wait for Bolt to answer.")
     ] = 120.0,

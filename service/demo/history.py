@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from service.graph.demo_words import HANDLERS
+from service.demo.words import HANDLERS
 from service.graph.models import CloseIn, Event, Evidence, Party
 
 

@@ -10,8 +10,10 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-TEMPLATES = Path(__file__).parent / "templates"
-STATIC = Path(__file__).parent / "static"
+# The templates and static files live with the pages (service/web); the error page is one of them.
+WEB = Path(__file__).parent.parent / "web"
+TEMPLATES = WEB / "templates"
+STATIC = WEB / "static"
 
 environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),

@@ -1,5 +1,6 @@
-"""Dependencies injected into the routes (the settings and the registry loaded at start-up), and
-the checked types of query parameters: times Neo4j can store, offsets it can skip.
+"""Dependencies injected into the routes of the API and the pages (the settings, the registry
+and the case graph the app made at start-up), and the checked types of query parameters: times
+Neo4j can store, offsets it can skip.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pydantic import AfterValidator
 
 from service.decisionlog.store import utc_time
 from service.engine import Registry
+from service.graph.db import Graph, GraphHandle
 from service.graph.models import time_problem
 from service.settings import Settings
 
@@ -35,6 +37,12 @@ async def get_registry(request: Request) -> Registry:
     """Give the registry the app loaded at start-up."""
     registry: Registry = request.app.state.registry
     return registry
+
+
+def get_graph(request: Request) -> Graph:
+    """Give the case graph, checked and with its schema; GraphUnavailable (503) if there is none."""
+    handle: GraphHandle = request.app.state.graph
+    return handle.prepare()
 
 
 async def get_settings(request: Request) -> Settings:

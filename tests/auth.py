@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api import create_app
+from service.app import create_app
 from service.auth import MemoryStore, UserStore
 from service.auth.principals import USER_ROLES
 from service.auth.sessions import COOKIE

@@ -11,15 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import neo4j
 import pytest
 
-from service.graph import local
+from service.devtools import localneo4j as local
 from service.graph.db import Graph, apply_schema
+from tests.graphs import SCHEMA, Neo4jServer
 
 # Tests never write into the repository's var/spool: a spool folder for the session (for
 # settings made at import), and one for each test (so no test flushes another's records).
@@ -31,19 +30,20 @@ def _spool_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("CASEWISE_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
 
 
-KNOWLEDGE = Path(__file__).parents[1] / "knowledge"
-SCHEMA = KNOWLEDGE / "schema.cypher"
-
-
-@dataclass(frozen=True)
-class Neo4jServer:
-    """Where the session's Neo4j is, and the launcher's status if it is the local one."""
-
-    uri: str
-    user: str
-    password: str
-    database: str
-    local: local.Status | None
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test that uses the session's Neo4j without the ``neo4j`` marker:
+    ``make test-fast`` leaves tests out by marker, and must need no Neo4j."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "neo4j_server" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("neo4j") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use Neo4j (the neo4j_server fixture) but are not marked "
+            "@pytest.mark.neo4j (and integration): " + ", ".join(unmarked)
+        )
 
 
 def _local_status_for(uri: str) -> local.Status | None:

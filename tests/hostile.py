@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import Any, Protocol
 
 import httpx
+
+
+class Answer(Protocol):
+    """An HTTP answer: httpx's from a served app, or the TestClient's (httpx2)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    def json(self, **kwargs: Any) -> Any: ...
 
 
 def assert_still_answering(base_url: str, within: float = 1.0) -> None:
@@ -16,7 +27,7 @@ def assert_still_answering(base_url: str, within: float = 1.0) -> None:
     assert elapsed < within, f"/healthz took {elapsed:.2f} s"
 
 
-def assert_refused(response: httpx.Response, status: int, *words: str) -> dict[str, object]:
+def assert_refused(response: Answer, status: int, *words: str) -> dict[str, Any]:
     """Fail unless the response is the one JSON error shape with ``status`` naming ``words``."""
     assert response.status_code == status, (response.status_code, response.text[:500])
     error = response.json()["error"]

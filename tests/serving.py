@@ -43,10 +43,14 @@ class Served:
 class Neo4jAt(Protocol):
     """Where a Neo4j is and how to sign in to it (the session's ``neo4j_server``)."""
 
-    uri: str
-    user: str
-    password: str
-    database: str
+    @property
+    def uri(self) -> str: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def database(self) -> str: ...
 
 
 def served_env(neo4j: Neo4jAt | None = None) -> dict[str, str]:

@@ -15,7 +15,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,18 +22,24 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from service.demo import decisions as demo_decisions
+from service.demo.cases import generate_set, write_demo
 from service.engine import Registry
-from service.graph import demo_decisions
 from service.graph.db import Graph
-from service.graph.demo import DemoSet, generate_set, write_demo
 from service.recommend.playbooks import PlaybookRegistry
 from tests.auth import PASSWORD
-from tests.conftest import KNOWLEDGE, Neo4jServer
+from tests.browser.site import (
+    ARTIFACTS,
+    BROKEN_NAME,
+    BROKEN_RULES,
+    ROOT,
+    Demo,
+    Site,
+)
+from tests.graphs import KNOWLEDGE, Neo4jServer
 from tests.serving import casewise_serve, served_env
 
-ROOT = Path(__file__).parents[2]
 RULES = ROOT / "rules"
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 # Quiet and self-contained: no GPU, no QUIC, no first-run page, no update or sync traffic.
 CHROMIUM_ARGS = [
@@ -47,22 +52,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-# A rule file the server refuses: a misspelt field, at line 9, column 11.
-BROKEN_NAME = "broken-example"
-BROKEN_RULES = """\
-ruleset: broken-example
-description: Reads a misspelt field, so the server refuses it and /rules says where.
-input:
-  amount: {type: number, required: true}
-output:
-  route: {type: string}
-rules:
-  - id: big
-    when: amout > 100
-    then: {set: {route: manager}}
-"""
-BROKEN_POSITION = f"{BROKEN_NAME}.yaml:9:11"
 
 # The demo's ring claim that the expert flow opens is made the head of the worklist: open,
 # priority 1 and overdue since before any case of an earlier run (a later run goes further
@@ -78,24 +67,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(skip)
-
-
-@dataclass(frozen=True)
-class Demo:
-    """The demo data the server shows, and the ring claim the expert flow opens."""
-
-    data: DemoSet
-    prefix: str
-    ring_claim: str
-
-
-@dataclass(frozen=True)
-class Site:
-    """The running server: its address, its log, the rules folder it serves."""
-
-    url: str
-    log: Path
-    rules: Path
 
 
 @pytest.fixture(scope="package")

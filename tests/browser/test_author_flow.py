@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import BROKEN_NAME, BROKEN_POSITION, Site
+from tests.browser.site import BROKEN_NAME, BROKEN_POSITION, Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.neo4j]
 

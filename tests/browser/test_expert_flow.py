@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import Demo
+from tests.browser.site import Demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.neo4j]
 

@@ -14,13 +14,13 @@ import struct
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
-from .conftest import ARTIFACTS, Demo
+from tests.browser.site import ARTIFACTS, Demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.neo4j]
 
-VIEWPORT = {"width": 1200, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1200, "height": 800}
 PICTURES = ("worklist", "case", "dashboard")
 
 

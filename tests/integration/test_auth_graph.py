@@ -9,16 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.api import create_app
+from service.app import create_app
 from service.auth import Neo4jStore
 from service.auth.sessions import COOKIE
 from service.auth.store import add_user
 from service.cli import app
 from service.graph.db import Graph
 from tests.auth import csrf, sign_in
-
-from .conftest import Neo4jServer, cli_env
-from .test_cases_api import settings_for
+from tests.graphs import Neo4jServer, cli_env, settings_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

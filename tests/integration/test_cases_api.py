@@ -7,30 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from service.engine import Registry
-from service.settings import Settings
 from tests.auth import as_role, make_app
-from tests.fixtures import RULES
+from tests.graphs import settings_for
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
-
-
-def settings_for(server: Neo4jServer | None, **extra: Any) -> Settings:
-    if server is None:
-        return Settings(rules_dir=RULES, neo4j_uri=None, **extra)
-    return Settings(
-        rules_dir=RULES,
-        neo4j_uri=server.uri,
-        neo4j_user=server.user,
-        neo4j_password=SecretStr(server.password),
-        neo4j_database=server.database,
-        **extra,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,11 @@ from service.graph.db import Graph
 from service.settings import Settings
 from tests.auth import as_role, csrf, make_app, system_key
 from tests.fixtures import RULES
+from tests.graphs import KNOWLEDGE
 from tests.pagetree import Node, parse
 
-from .conftest import KNOWLEDGE
-
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from service.graph.db import Graph
 from service.settings import Settings
 from tests.auth import as_role, make_app
-from tests.conftest import Neo4jServer
-from tests.integration.conftest import cli_env
+from tests.graphs import Neo4jServer, cli_env
 from tests.serving import CASEWISE
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
@@ -42,7 +42,7 @@ def settings_for(server: Neo4jServer) -> Settings:
         rules_dir=RULES,
         neo4j_uri=server.uri,
         neo4j_user=server.user,
-        neo4j_password=server.password,  # type: ignore[arg-type]
+        neo4j_password=SecretStr(server.password),
     )
 
 

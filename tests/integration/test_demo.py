@@ -14,8 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.graph.db import Graph
-from service.graph.demo import (
+from service.demo.cases import (
     DemoSet,
     demo_loaded,
     generate_set,
@@ -23,13 +22,13 @@ from service.graph.demo import (
     load_demo,
     write_demo,
 )
+from service.graph.db import Graph
 from service.graph.importer import ImportSummary
 from service.graph.reads import links
-
-from .conftest import cli_env, graph_size
+from tests.graphs import cli_env, graph_size
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -19,7 +19,7 @@ from service.settings import Settings
 from tests.auth import as_role, make_app
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

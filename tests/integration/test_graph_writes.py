@@ -18,8 +18,7 @@ from service.graph.cases import (
 )
 from service.graph.db import Graph, UnsupportedServer, apply_schema, check_agent
 from service.graph.models import CaseIn, CloseIn, Event, Evidence, Party
-
-from .conftest import SCHEMA
+from tests.graphs import SCHEMA
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -20,11 +20,10 @@ from service.graph.cases import close_case, upsert_cases
 from service.graph.db import Graph
 from service.graph.importer import LogColumns, import_jsonl, import_log
 from service.graph.models import CaseIn, CloseIn
-
-from .conftest import cli_env, graph_size
+from tests.graphs import cli_env, graph_size
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

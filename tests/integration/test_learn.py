@@ -16,11 +16,10 @@ from service.cli import app
 from service.graph.db import Graph
 from service.graph.importer import LogColumns, import_log
 from service.recommend.nextaction import evaluate, load_sequences, train
-
-from .conftest import cli_env
+from tests.graphs import cli_env
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

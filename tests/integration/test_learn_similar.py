@@ -12,13 +12,12 @@ from service.engine import Registry
 from service.graph.cases import CaseNotFound, close_case, upsert_cases
 from service.graph.db import Graph
 from service.graph.models import CaseIn, CloseIn
-from service.recommend.similar import following, jaccard, similar_actions
+from service.recommend.similar import following, similar_actions
 from tests.auth import as_role, make_app
-
-from .test_cases_api import settings_for
+from tests.graphs import settings_for
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -62,9 +61,7 @@ def a_case(
     return CaseIn.model_validate(body)
 
 
-def test_helpers() -> None:
-    assert jaccard(frozenset("ab"), frozenset("bc")) == pytest.approx(1 / 3)
-    assert jaccard(frozenset(), frozenset()) == 1.0
+def test_following_finds_the_activity_after_the_point() -> None:
     assert following(["a", "b", "c", "d"], ["x", "b"]) == "c"
     assert following(["a", "b", "c"], ["a", "b", "c"]) is None
     assert following(["a", "b", "c"], ["zzz"]) == "b"  # not there: same position

@@ -1,4 +1,4 @@
-"""The local Neo4j launcher (service.graph.local) and the server it gives, over real Bolt."""
+"""The local Neo4j launcher (service.devtools.localneo4j) and the server it gives, over Bolt."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import neo4j
 import pytest
 from typer.testing import CliRunner
 
-from service.graph import local
-from service.graph.cli import neo4j_app
+from service.devtools import localneo4j as local
+from service.devtools.commands import neo4j_app
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -95,7 +95,7 @@ def test_start_on_another_port_while_running_is_refused(local_server: local.Stat
 
 
 def test_cli_status_shows_the_server(local_server: local.Status) -> None:
-    if local_server.data_dir != local.DEFAULT_DATA_DIR.resolve():
+    if local_server.data_dir != local.default_data_dir().resolve():
         pytest.skip("the CLI looks at var/neo4j only")
     result = CliRunner().invoke(neo4j_app, ["status"])
     assert result.exit_code == 0, result.output

@@ -12,18 +12,17 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from service.demo.cases import DemoSet, generate_set, write_demo
 from service.engine import Registry
 from service.graph.db import Graph
-from service.graph.demo import DemoSet, generate_set, write_demo
 from service.settings import Settings
 from tests.auth import as_role, csrf, make_app, system_key
 from tests.fixtures import RULES
+from tests.graphs import KNOWLEDGE
 from tests.pagetree import Node, parse
 
-from .conftest import KNOWLEDGE
-
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from service.demo.cases import generate_set, write_demo
 from service.graph.cases import CaseNotFound, upsert_cases
 from service.graph.db import Graph
-from service.graph.demo import generate_set, write_demo
 from service.graph.models import CaseIn
-from service.web.picture import neighbourhood, neighbourhood_svg
+from service.graph.neighbourhood import neighbourhood
+from service.web.picture.svg import neighbourhood_svg
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -15,11 +15,10 @@ from service.graph.db import Graph
 from service.settings import Settings
 from tests.auth import as_role, make_app, memory
 from tests.fixtures import RULES
-
-from .conftest import KNOWLEDGE
+from tests.graphs import KNOWLEDGE
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
+from service.demo.cases import DemoSet, generate_set, write_demo
 from service.graph.db import Graph
-from service.graph.demo import DemoSet, generate_set, write_demo
 from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.recommend import recommend
-
-from .conftest import KNOWLEDGE
+from tests.graphs import KNOWLEDGE
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

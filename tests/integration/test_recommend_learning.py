@@ -84,7 +84,7 @@ def knowledge(tmp_path: Path, case_type: str, playbook: str) -> PlaybookRegistry
 
 def open_cases(graph: Graph, p: str, case_type: str, count: int) -> list[str]:
     cases = [
-        CaseIn(id=f"{p}c{n}", type=case_type, opened_at="2026-01-05T08:00:00Z")  # type: ignore[arg-type]
+        CaseIn(id=f"{p}c{n}", type=case_type, opened_at="2026-01-05T08:00:00Z")
         for n in range(count)
     ]
     upsert_cases(graph, cases)

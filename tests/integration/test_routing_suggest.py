@@ -4,6 +4,7 @@ decision that opened it, and escalating rules whose cases end with no action get
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,11 @@ from service.graph.db import Graph
 from service.graph.escalation import case_id_for
 from service.graph.models import CloseIn
 from service.recommend.routing import outcome_set, suggest_routing
+from tests.graphs import cli_env
 from tests.simulation import candidate, invoice
 
-from .conftest import cli_env
-
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -43,7 +43,9 @@ RETURN d.case_outcome AS outcome, d.case_closed_at AS closed_at
 """
 
 
-def escalate(graph: Graph, rules: Path, name: str, closed: list[tuple[float, str]]) -> list[str]:
+def escalate(
+    graph: Graph, rules: Path, name: str, closed: Sequence[tuple[float, str]]
+) -> list[str]:
     """Decide a high-risk invoice per (amount, outcome) with ruleset ``name``: each opens a
     case, which is then closed with the outcome; give the case ids."""
     rs = load_ruleset(candidate(rules, name))

@@ -15,12 +15,11 @@ from service.cli import app
 from service.engine import load_ruleset
 from service.graph.db import Graph
 from service.simulation import log
+from tests.graphs import cli_env
 from tests.simulation import T0, candidate, decide, invoice, write_log
 
-from .conftest import cli_env
-
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -220,9 +219,9 @@ def test_a_playbook_candidate_is_replayed_on_expert_decisions(
         neo4j_password=SecretStr(neo4j_server.password),
         neo4j_database=neo4j_server.database,
     )
-    changed = (folder / f"{name}.yaml").read_text(encoding="utf-8")
+    changed_text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
     with as_role(TestClient(make_app(settings, Registry())), "author") as client:
-        posted = {"candidate": changed, "csrf": csrf(client)}
+        posted = {"candidate": changed_text, "csrf": csrf(client)}
         page = client.post(f"/rules/{name}/simulate", data=posted, headers={"accept": "text/html"})
     assert page.status_code == 200, page.text
     doc = parse(page.text).one("section", id="report")

@@ -22,11 +22,10 @@ from service.graph.models import CaseIn
 from service.recommend.mining import catalogue_types, normalise_reason, suggest
 from service.settings import Settings
 from tests.auth import as_role, make_app
-
-from .conftest import KNOWLEDGE, cli_env
+from tests.graphs import KNOWLEDGE, cli_env
 
 if TYPE_CHECKING:
-    from .conftest import Neo4jServer
+    from tests.graphs import Neo4jServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -23,8 +23,7 @@ from service.recommend.feedback import accept, override
 from service.recommend.mining import catalogue_types, suggest
 from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.recommend import recommend
-
-from .conftest import KNOWLEDGE
+from tests.graphs import KNOWLEDGE
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.recommend.mining import lower_weight, replace_action, unified_diff
+from service.recommend.mining import lower_weight, replace_action
+from service.recommend.patching import unified_diff
 
 PLAYBOOK = """\
 playbook: demo

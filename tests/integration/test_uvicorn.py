@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Neo4jServer
 from tests.fixtures import RULES
+from tests.graphs import Neo4jServer
 from tests.serving import casewise_serve, served_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]

@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.api import create_app
+from service.app import create_app
 from service.engine import Registry
 from service.graph.db import Graph, GraphUnavailable
 from service.graph.versions import VersionKeeper, get_version, list_versions
 from service.settings import Settings
-from tests.conftest import Neo4jServer
-from tests.unit.test_reload import rule_text
+from tests.graphs import Neo4jServer
+from tests.rulefiles import rule_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 

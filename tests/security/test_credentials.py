@@ -14,7 +14,6 @@ which uvicorn takes from a proxy it trusts (127.0.0.1), as it would behind a rea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import multiprocessing
@@ -30,10 +29,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
+from service.app import create_app
 from service.auth import MemoryStore, Neo4jStore
 from service.auth import store as auth_store
 from service.auth.sessions import COOKIE, SecretKeyError, secret_key
@@ -42,8 +42,8 @@ from service.engine import Registry
 from service.graph.db import Graph
 from service.settings import Settings, SettingsError, load_settings
 from tests.auth import PASSWORD
-from tests.conftest import Neo4jServer
 from tests.fixtures import RULES
+from tests.graphs import Neo4jServer
 from tests.hostile import assert_refused, assert_still_answering
 from tests.serving import CASEWISE, Served, free_port, served_env, serving
 
@@ -164,6 +164,8 @@ def _flood(url: str, keys: list[str], address: str, clients: int, answers: Any) 
     asyncio.run(main())
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_a_flood_of_bad_keys_is_429_with_memory_bounded(
     one: Served, users: Users, graph: Graph
 ) -> None:
@@ -178,14 +180,18 @@ def test_a_flood_of_bad_keys_is_429_with_memory_bounded(
     flood.start()
     got: list[tuple[int, str, str]] = []
     deadline = time.monotonic() + 120
-    while not got or got[-1] is not None:
+    while True:
         assert time.monotonic() < deadline, f"the flood did not end: {len(got)} answers"
         peak = max(peak, _rss_mb(one.process.pid))
-        with contextlib.suppress(queue.Empty):
-            got.append(answers.get(timeout=0.05))
-            if len(got) % 25 == 0:
-                assert_still_answering(one.url)  # while the flood goes on
-    got.pop()
+        try:
+            answer = answers.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if answer is None:  # the flood is over
+            break
+        got.append(answer)
+        if len(got) % 25 == 0:
+            assert_still_answering(one.url)  # while the flood goes on
     flood.join(timeout=30)
     assert flood.exitcode == 0
 
@@ -215,6 +221,8 @@ def test_a_flood_of_bad_keys_is_429_with_memory_bounded(
     assert good.status_code == 200, good.text
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_failed_passwords_lock_the_account_even_for_the_right_one(
     one: Served, users: Users
 ) -> None:
@@ -261,13 +269,17 @@ def test_key_checks_cost_no_lookup_or_hash_when_they_need_not(
             hashes.append(secret)
             return hasher.verify(stored, secret)
 
-    monkeypatch.setattr(store, "find_key", lambda key_id: lookups.append(key_id) or find(key_id))
+    def counted(key_id: str) -> Any:
+        lookups.append(key_id)
+        return find(key_id)
+
+    monkeypatch.setattr(store, "find_key", counted)
     monkeypatch.setattr(auth_store, "HASHER", Counting())
     settings = Settings(rules_dir=RULES, auth_failures_per_account="3/minute")
     app = create_app(settings, Registry(), users=store)
     with TestClient(app) as client:
 
-        def call(token: str) -> httpx.Response:
+        def call(token: str) -> httpx2.Response:
             return client.get("/v1/rulesets", headers={"Authorization": f"Bearer {token}"})
 
         malformed = call("cw_nothex_secret")
@@ -330,6 +342,8 @@ def test_a_short_configured_secret_is_refused_without_showing_it() -> None:
         secret_key("tiny-but-secret")
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_serve_with_an_empty_secret_does_not_start(
     tmp_path: Path, neo4j_server: Neo4jServer
 ) -> None:
@@ -352,6 +366,8 @@ def test_serve_with_an_empty_secret_does_not_start(
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_two_workers_agree_on_the_secret_they_made(two: tuple[Served, Path], users: Users) -> None:
     served, secret = two
     assert len(secret.read_text().strip()) >= 32 and secret.stat().st_mode & 0o777 == 0o600
@@ -367,6 +383,8 @@ def test_two_workers_agree_on_the_secret_they_made(two: tuple[Served, Path], use
 # Item 10: sessions end at sign-out; a cookie needs CSRF on the JSON API.
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_a_copied_cookie_stops_working_at_sign_out(two: tuple[Served, Path], users: Users) -> None:
     served, _ = two
     with httpx.Client(base_url=served.url, timeout=30) as http:
@@ -387,6 +405,8 @@ def test_a_copied_cookie_stops_working_at_sign_out(two: tuple[Served, Path], use
     assert page.status_code == 303 and page.headers["location"].startswith("/signin")
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_a_cookie_with_a_text_plain_post_to_the_json_api_is_403(one: Served, users: Users) -> None:
     with httpx.Client(base_url=one.url, timeout=30, headers=_from(_address())) as http:
         assert sign_in_form(http, users.name("author"), PASSWORD).status_code == 303
@@ -412,6 +432,8 @@ def test_a_cookie_with_a_text_plain_post_to_the_json_api_is_403(one: Served, use
     assert keyed.status_code == 200, keyed.text
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_page_forms_still_work_with_their_token(one: Served, users: Users) -> None:
     with httpx.Client(base_url=one.url, timeout=30, headers=_from(_address())) as http:
         assert sign_in_form(http, users.name("expert"), PASSWORD).status_code == 303
@@ -444,6 +466,8 @@ REDIRECTS = [
 ]
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_next_never_leads_off_the_site(one: Served, users: Users) -> None:
     site = urlsplit(one.url)
     with httpx.Client(base_url=one.url, timeout=30, headers=_from(_address())) as http:
@@ -459,6 +483,8 @@ def test_next_never_leads_off_the_site(one: Served, users: Users) -> None:
         assert kept.headers["location"] == "/cases?state=open"
 
 
+@pytest.mark.integration
+@pytest.mark.neo4j
 def test_cookies_are_secure_behind_tls(one: Served, users: Users) -> None:
     tls = {"X-Forwarded-Proto": "https", **_from(_address())}
     with httpx.Client(base_url=one.url, timeout=30, headers=tls) as http:

@@ -15,12 +15,12 @@ import httpx
 import orjson
 import pytest
 
-from service.api.errors import error_body
-from service.api.responses import JSON
 from service.graph.db import Graph
+from service.http.errors import error_body
+from service.http.responses import JSON
 from tests.auth import PASSWORD
-from tests.conftest import KNOWLEDGE, Neo4jServer
 from tests.fixtures import RULES
+from tests.graphs import KNOWLEDGE, Neo4jServer
 from tests.hostile import assert_refused, assert_still_answering
 from tests.serving import casewise_serve, served_env
 
@@ -203,7 +203,7 @@ def test_a_surrogate_stored_before_still_renders(
 )
 def test_a_surrogate_in_the_url_is_refused(server: str, api: httpx.Client, path: str) -> None:
     error = assert_refused(api.get(path), 422, "utf-8")
-    field = error["details"][0]["field"]  # type: ignore[index]
+    field = error["details"][0]["field"]
     assert field == ("(path)" if "?" not in path else path.split("?")[1].split("=")[0])
     assert_still_answering(server)
 

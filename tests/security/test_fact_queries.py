@@ -31,7 +31,7 @@ from service.graph.db import Graph
 from service.recommend import facts, sandbox
 from service.recommend.playbooks import PlaybookRegistry
 from tests.auth import PASSWORD
-from tests.conftest import Neo4jServer
+from tests.graphs import Neo4jServer
 from tests.hostile import assert_refused, assert_still_answering
 from tests.pagetree import parse
 from tests.serving import served_env, serving

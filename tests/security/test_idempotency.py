@@ -26,7 +26,7 @@ from service.decisionlog import records
 from service.decisionlog import store as decisionlog_store
 from service.decisionlog.keys import FILE_NAME
 from service.graph.db import Graph
-from tests.conftest import Neo4jServer
+from tests.graphs import Neo4jServer
 from tests.hostile import assert_refused, assert_still_answering
 from tests.serving import casewise_serve, free_port, served_env
 

@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import neo4j
 import pytest
@@ -28,14 +27,13 @@ from neo4j.exceptions import AuthError, ClientError
 from typer.testing import CliRunner
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
+from websockets.typing import Origin
 
 from service.auth.store import Neo4jStore, check_key, check_password
 from service.cli import app
-from service.graph import local
+from service.devtools import localneo4j as local
 from service.graph.db import Graph
-
-if TYPE_CHECKING:
-    from tests.conftest import Neo4jServer
+from tests.graphs import Neo4jServer, cli_env
 
 LOAD_CSV = "LOAD CSV FROM $url AS line RETURN line"
 CONFIG = "CALL dbms.listConfig() YIELD name, value RETURN name, value"
@@ -90,8 +88,8 @@ def test_hostile_websocket_handshake_is_refused(local_server: local.Status) -> N
     # What a page's `new WebSocket("ws://127.0.0.1:<port>")` sends, Origin and all.
     with pytest.raises(InvalidStatus) as refused:
         websocket_connect(
-            f"ws://127.0.0.1:{local_server.port}", origin=HOSTILE_ORIGIN, open_timeout=5
-        )  # type: ignore[arg-type]
+            f"ws://127.0.0.1:{local_server.port}", origin=Origin(HOSTILE_ORIGIN), open_timeout=5
+        )
     assert refused.value.response.status_code == 403
 
 
@@ -203,7 +201,7 @@ def test_users_add_if_missing_keeps_a_changed_password(
     neo4j_server: Neo4jServer, graph: Graph
 ) -> None:
     name, own = f"t{uuid.uuid4().hex[:10]}-expert", "the expert's own passphrase"
-    runner, env = CliRunner(), _cli_env(neo4j_server)
+    runner, env = CliRunner(), cli_env(neo4j_server)
     add = ["users", "add", name, "--role", "expert", "--password-stdin"]
     assert runner.invoke(app, add, input=own + "\n", env=env).exit_code == 0
     # What `make run` does on every run: the demo password, --if-missing.
@@ -225,7 +223,7 @@ def test_keys_create_save_keeps_one_key_and_never_prints_it(
     neo4j_server: Neo4jServer, graph: Graph, tmp_path: Path
 ) -> None:
     name, saved = f"t{uuid.uuid4().hex[:10]}-demo", tmp_path / "var" / "demo-key"
-    runner, env = CliRunner(), _cli_env(neo4j_server)
+    runner, env = CliRunner(), cli_env(neo4j_server)
     create = ["keys", "create", "--rulesets", "*", "--name", name, "--save", str(saved)]
     first = runner.invoke(app, create, env=env)
     assert first.exit_code == 0, first.output
@@ -257,19 +255,9 @@ def test_keys_create_save_refuses_a_key_file_others_can_read(
     saved.write_text("cw_0123456789abcdef_" + "x" * 43 + "\n")
     saved.chmod(0o644)
     create = ["keys", "create", "--rulesets", "*", "--name", "demo", "--save", str(saved)]
-    refused = CliRunner().invoke(app, create, env=_cli_env(neo4j_server))
+    refused = CliRunner().invoke(app, create, env=cli_env(neo4j_server))
     assert refused.exit_code == 1
     assert "readable by others (mode 644)" in refused.output and "chmod 600" in refused.output
-
-
-def _cli_env(server: Neo4jServer) -> dict[str, str]:
-    """The environment that points the ``casewise`` CLI at the session's Neo4j."""
-    return {
-        "NEO4J_URI": server.uri,
-        "NEO4J_USER": server.user,
-        "NEO4J_PASSWORD": server.password,
-        "NEO4J_DATABASE": server.database,
-    }
 
 
 def _keys_named(graph: Graph, name: str) -> int:

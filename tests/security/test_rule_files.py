@@ -19,7 +19,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
+from service.app import create_app
 from service.engine import InputError, Registry, RuleFileError, durable_guard, limits, load_ruleset
 from service.settings import Settings
 from tests.hostile import assert_still_answering
@@ -329,7 +329,9 @@ def test_a_served_folder_refuses_600_conditions_and_keeps_answering(tmp_path: Pa
         _wait(lambda: _status(url, "wide")["state"] == "refused", url)
         status = _status(url, "wide")
         assert status["version"] == good and status["serving"] is True
-        [error] = status["errors"]  # type: ignore[misc]
+        errors = status["errors"]
+        assert isinstance(errors, list) and len(errors) == 1
+        error = errors[0]
         assert (error["line"], error["col"]) == (10, 11)
         assert "at most 511" in error["message"]
         decided = httpx.post(f"{url}/v1/decisions/wide", json={"amount": 7}, timeout=1)

@@ -22,7 +22,7 @@ from service.auth import Neo4jStore
 from service.auth.store import add_user, create_key
 from service.graph.db import Graph
 from tests.auth import PASSWORD
-from tests.conftest import Neo4jServer
+from tests.graphs import Neo4jServer
 from tests.hostile import assert_refused, assert_still_answering
 from tests.serving import casewise_serve, served_env
 
@@ -85,7 +85,18 @@ def world(
             for client, case_id in ((clients[0], made), (clients[1], other)):
                 written = client.post("/v1/cases", json={"cases": [a_case(case_id, account)]})
                 assert written.status_code == 200, written.text
-            yield World(url, *clients, f"{p}kim", opened.json()["case_id"], made, other)
+            scoped_client, star_client, author_client, reader_client = clients
+            yield World(
+                url,
+                scoped_client,
+                star_client,
+                author_client,
+                reader_client,
+                f"{p}kim",
+                opened.json()["case_id"],
+                made,
+                other,
+            )
         finally:
             for client in clients:
                 client.close()
@@ -175,7 +186,7 @@ def test_a_key_acts_only_for_an_existing_expert(world: World) -> None:
         f"/v1/cases/{world.mine}/recommendations/rec-x/accept", json={"expert": ghost}
     )
     error = assert_refused(accept, 422, "expert", ghost)
-    assert error["details"][0]["field"] == "expert"  # type: ignore[index]
+    assert error["details"][0]["field"] == "expert"
     override = world.star.post(
         f"/v1/cases/{world.mine}/recommendations/rec-x/override",
         json={"expert": ghost, "action": "refer-to-siu", "reason": "it looks like fraud"},

@@ -140,7 +140,7 @@ def test_unique_table_with_one_match_decides(client: TestClient) -> None:
 # --- limits ------------------------------------------------------------------------------
 
 
-def small_limits_client(rules_registry: Registry, **limits: int) -> TestClient:
+def small_limits_client(rules_registry: Registry, **limits: Any) -> TestClient:
     return make_client(Settings(rules_dir=RULES, **limits), rules_registry)
 
 

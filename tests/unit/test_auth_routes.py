@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
+from service.app import create_app
 from service.auth import MemoryStore
 from service.auth.policy import ROUTES, app_routes
 from service.auth.sessions import COOKIE
@@ -58,7 +58,12 @@ def test_an_app_with_a_route_without_a_rule_does_not_start() -> None:
 def test_a_route_without_a_rule_never_reaches_its_handler(role: str) -> None:
     called: list[str] = []
     app = make_app(Settings(rules_dir=RULES), Registry())
-    app.add_api_route("/v1/secret", lambda: called.append(role) or {"secret": 1})
+
+    def secret() -> dict[str, int]:
+        called.append(role)
+        return {"secret": 1}
+
+    app.add_api_route("/v1/secret", secret)
     client = as_role(TestClient(app), role)  # not started: the route was added after the check
     response = client.get("/v1/secret")
     assert response.status_code == 403, response.text
@@ -116,13 +121,18 @@ def test_a_key_asks_only_for_its_rulesets(api_settings: Settings, rules_registry
 
 
 def test_a_wrong_key_is_401_and_a_key_is_verified_once(
-    api_settings: Settings, rules_registry: Registry
+    api_settings: Settings, rules_registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = MemoryStore()
     key = create_key(store, "counted", ["*"])
     calls: list[str] = []
     find = store.find_key
-    store.find_key = lambda key_id: calls.append(key_id) or find(key_id)  # type: ignore[method-assign]
+
+    def counted(key_id: str) -> Any:
+        calls.append(key_id)
+        return find(key_id)
+
+    monkeypatch.setattr(store, "find_key", counted)
     with TestClient(create_app(api_settings, rules_registry, users=store)) as client:
         bad = client.get("/v1/rulesets", headers={"Authorization": f"Bearer {key}x"})
         assert bad.status_code == 401 and bad.json()["error"]["code"] == "unauthenticated"

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.decisionlog import spool as spool_module
 from service.engine import Registry
 from service.settings import Settings
 from tests.auth import as_role, make_app
@@ -74,12 +73,12 @@ def test_a_decision_whose_record_cannot_be_written_is_503_and_the_next_one_is_ke
         def disk_full(fd: int, data: bytes) -> int:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(spool_module.os, "write", disk_full)
+        monkeypatch.setattr(os, "write", disk_full)
         refused = client.post("/v1/decisions/discount", json=data)
         assert refused.status_code == 503, refused.text
         error = refused.json()["error"]
         assert error["code"] == "decision-log-unavailable"
         assert "No space left" in error["message"] and "CASEWISE_SPOOL_DIR" in error["message"]
-        monkeypatch.setattr(spool_module.os, "write", real_write)
+        monkeypatch.setattr(os, "write", real_write)
         kept = client.post("/v1/decisions/discount", json=data).json()
     assert [r["id"] for r in spooled(tmp_path)] == [kept["id"]]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from service.demo.decisions import NO_ACTION_BELOW, decision_history
 from service.engine import Registry
 from service.graph import escalation
-from service.graph.demo_decisions import NO_ACTION_BELOW, decision_history
 
 RULES = Path(__file__).parents[2] / "rules"  # the example rules `make run` serves
 AS_OF = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)

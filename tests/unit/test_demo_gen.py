@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.graph.demo import DemoSet, generate, generate_set
+from service.demo.cases import DemoSet, generate, generate_set
 
 AS_OF = datetime(2026, 6, 15, tzinfo=UTC)
 

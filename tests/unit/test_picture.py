@@ -9,19 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.web.picture import (
-    ASCENT,
-    DESCENT,
-    KINDS,
-    Edge,
-    Neighbourhood,
-    Node,
-    describe,
-    layout,
-    render_svg,
-    shorten,
-    text_width,
-)
+from service.graph.neighbourhood import Edge, Neighbourhood, Node
+from service.web.picture.labels import ASCENT, DESCENT, shorten, text_width
+from service.web.picture.layout import layout
+from service.web.picture.svg import KINDS, describe, render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 IDENTIFIERS = ("Address", "Phone", "Email", "BankAccount")
@@ -113,8 +104,15 @@ def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def test_fifty_nodes() -> None:
-    assert len(build().nodes) == 50
+def test_fifty_nodes_are_drawn_with_only_the_edges_between_them() -> None:
+    n = build(linked=20)  # 56 nodes within reach: the last 6 linked cases are cut
+    assert len(n.nodes) == 50 and n.reachable == 56
+    root = parse(render_svg(n))
+    assert len(circles(root)) == 50
+    kept = {node.key for node in n.nodes}
+    between = [e for e in n.edges if e.source in kept and e.target in kept]
+    drawn = root.findall(f"{SVG}g[@class='edges']/{SVG}g[@class='edge']")
+    assert len(drawn) == len(between) == len(n.edges) - 6
 
 
 def test_same_neighbourhood_same_picture() -> None:

@@ -12,34 +12,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
+from service.app import create_app
 from service.auth import MemoryStore
 from service.auth.store import AuthError, check_key, create_key
 from service.engine import Registry
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
 from tests.pagetree import parse
+from tests.rulefiles import BROKEN, rule_text
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def rule_text(number: int, *, name: str = "price") -> str:
-    """A ruleset whose output ``version_no`` is ``number``: a response shows what decided it."""
-    return f"""ruleset: {name}
-description: Version {number} of a ruleset for reload tests.
-input:
-  amount: {{type: number, required: true}}
-output:
-  version_no: {{type: integer, default: {number}}}
-  big: {{type: boolean, default: false}}
-rules:
-  - id: big-amount
-    when: amount > {number * 10}
-    then: {{set: {{big: true}}}}
-"""
-
-
-BROKEN = "ruleset: price\ninput:\n  amount: {type: numbr}\noutput: {}\nrules: []\n"
 
 
 @pytest.fixture
@@ -111,14 +93,25 @@ def test_a_deleted_file_retires_its_ruleset(folder: Path) -> None:
     assert (status.state, status.version) == ("retired", None)
 
 
-def test_a_file_an_editor_is_replacing_is_not_retired(folder: Path) -> None:
+def test_a_file_an_editor_is_replacing_is_not_retired(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registry = Registry(settle=0.5)
     registry.reload(folder)
     file = folder / "price.yaml"
     text = file.read_text()
     file.unlink()
-    threading.Timer(0.1, file.write_text, [text]).start()  # back before the settle time ends
-    report = registry.reload(folder)
+    waited: list[float] = []
+
+    def editor_saves(seconds: float) -> None:
+        """The settle wait: the editor writes the file back before it ends."""
+        waited.append(seconds)
+        file.write_text(text)
+
+    with monkeypatch.context() as patched:
+        patched.setattr("service.engine.livefiles.time.sleep", editor_saves)
+        report = registry.reload(folder)
+    assert waited == [0.5]
     assert [o.change for o in report.outcomes] == ["unchanged"]
     assert registry.names() == ["price"]
 

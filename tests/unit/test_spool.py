@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from service.decisionlog import spool as spool_module
 from service.decisionlog.spool import Spool, SpoolError, encode
 
 
@@ -44,7 +43,7 @@ def test_a_group_of_waiting_callers_is_woken_after_one_fsync(
         release.wait(5)
         real(fd)
 
-    monkeypatch.setattr(spool_module.os, "fdatasync", slow_fsync)
+    monkeypatch.setattr(os, "fdatasync", slow_fsync)
     spool = Spool(tmp_path)
     spool.start()
     try:

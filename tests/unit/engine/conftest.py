@@ -1,38 +1,23 @@
-"""Helpers for engine tests: rule files written to a temporary folder and loaded."""
+"""Fixtures of the engine tests: rule files written to a temporary folder and loaded."""
 
 from __future__ import annotations
 
-import datetime as dt
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service.engine import RuleFileError, Ruleset, load_ruleset
-
-TODAY = dt.date(2026, 3, 2)
-
-Make = Callable[..., Ruleset]
-
-
-def write_rules(folder: Path, text: str, name: str | None = None) -> Path:
-    text = textwrap.dedent(text).lstrip("\n")
-    if name is None:
-        first = text.splitlines()[0]
-        named = first.startswith(("ruleset:", "playbook:"))
-        name = first.split(":", 1)[1].strip() if named else "x"
-    path = folder / f"{name}.yaml"
-    path.write_text(text)
-    return path
+from tests.rulefiles import Make, write_rules
 
 
 @pytest.fixture
 def make(tmp_path: Path) -> Make:
     """Load a ruleset from YAML text (dedented); the file is named after its 'ruleset:'."""
 
-    def _make(text: str, **kwargs: object) -> Ruleset:
-        return load_ruleset(write_rules(tmp_path, text), **kwargs)  # type: ignore[arg-type]
+    def _make(text: str, **kwargs: Any) -> Ruleset:
+        return load_ruleset(write_rules(tmp_path, text), **kwargs)
 
     return _make
 

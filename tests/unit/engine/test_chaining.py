@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.engine import DecisionError
-
-from .conftest import TODAY, Make
+from tests.rulefiles import TODAY, Make
 
 CHAIN = """
 ruleset: chain

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.engine import DecisionError, InputError, Registry
-
-from .conftest import TODAY
+from tests.rulefiles import TODAY
 
 RULES = Path(__file__).resolve().parents[3] / "rules"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import TODAY, Make
+from tests.rulefiles import TODAY, Make
 
 SCHEMA = """
 ruleset: ex

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from service.engine import InputError, load_ruleset
 from service.engine.schema import check_input
-
-from .conftest import TODAY, Make
+from tests.rulefiles import TODAY, Make
 
 SCHEMA = """
 ruleset: inp
@@ -128,7 +127,9 @@ _any_value = st.one_of(
         max_size=6,
     )
 )
-def test_fast_checker_agrees_with_the_full_check(tmp_path_factory: Any, data: dict) -> None:
+def test_fast_checker_agrees_with_the_full_check(
+    tmp_path_factory: Any, data: dict[str, Any]
+) -> None:
     path = tmp_path_factory.getbasetemp() / "inp.yaml"
     if not path.exists():
         path.write_text(textwrap.dedent(SCHEMA).lstrip())

@@ -12,8 +12,7 @@ from service.cli import app
 from service.engine import DecisionError, Ruleset
 from service.engine.candidates import combine
 from service.engine.lint import ERROR, WARNING, Finding, lint_ruleset
-
-from .conftest import TODAY, Make
+from tests.rulefiles import TODAY, Make
 
 RULES = Path(__file__).parents[3] / "rules"
 
@@ -166,6 +165,7 @@ def test_table_gap_over_enum_boolean_and_range_columns(make: Make) -> None:
     finding = only(lint(rs), "no row matches")
     assert (finding.line, finding.severity) == (line_of(rs, "id: discount"), WARNING)
     example = finding.example
+    assert example is not None
     assert example == {"tier": "basic", "member": False, "basket": example["basket"]}
     assert example["basket"] >= 100
     assert not [f for f in fired(rs, example) if f.startswith("discount#")]

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.engine import Registry, load_ruleset
-
-from .conftest import write_rules
+from tests.rulefiles import write_rules
 
 Problems = Callable[[str], list[str]]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from service.engine import RuleFileError, load_ruleset
-
-from .conftest import TODAY, write_rules
+from tests.rulefiles import TODAY, write_rules
 
 PLAYBOOK = """
 playbook: claim

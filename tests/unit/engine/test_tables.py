@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from service.engine import DecisionError
-
-from .conftest import TODAY, Make
+from tests.rulefiles import TODAY, Make
 
 HEAD = """
 ruleset: t

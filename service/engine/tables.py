@@ -85,6 +85,7 @@ class Table:
     outputs: tuple[str, ...]
     rows: tuple[Row, ...]
     ranks: dict[str, tuple[Any, ...]]  # output -> enum order, for priority / output order
+    reads: tuple[str, ...] = ()  # intermediate values the inputs read
 
     def describe(self) -> dict[str, Any]:
         return {

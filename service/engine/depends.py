@@ -4,9 +4,11 @@ A *unit* is a rule or a table. A unit that reads an intermediate value runs afte
 unit that sets it; a rule that reads a fact runs no earlier than the rules that assert
 it (facts chain within a stage, as they always have). So each unit gets a *stage*: the
 longest chain of value reads behind it, where reading a value counts one and reading a
-fact counts nothing. A ruleset without intermediate values has one stage, and runs
-exactly as before. A loop that passes through a value read has no such order: it is
-reported as a cycle, naming the units and values around it.
+fact counts nothing. Units that feed no value (directly or through facts) run in the
+last stage, so the rules that decide the answer keep their priorities among each other.
+A ruleset without intermediate values has one stage, and runs exactly as before.
+A loop that passes through a value read has no such order: it is reported as a cycle,
+naming the units and values around it.
 """
 
 from __future__ import annotations
@@ -66,7 +68,19 @@ def stages(units: Sequence[Unit]) -> list[int]:
         for j, weight, what in edges[i]:
             if weight and component[i] == component[j]:
                 raise Cycle(_chain(units, edges, component, i, j, what))
-    return _settle(n, edges)
+    stage = _settle(n, edges)
+    # What feeds no value runs in the last stage, with every value decided: there the
+    # rules keep their priorities among each other, as in a ruleset without values.
+    feeds = {i for i, u in enumerate(units) if u.writes_values}
+    grew = True
+    while grew:
+        grew = False
+        for i in range(n):
+            if i not in feeds and any(j in feeds for j, _, _ in edges[i]):
+                feeds.add(i)
+                grew = True
+    last = max(stage, default=0)
+    return [s if i in feeds else last for i, s in enumerate(stage)]
 
 
 def _settle(n: int, edges: list[list[tuple[int, int, str]]]) -> list[int]:

@@ -794,7 +794,7 @@ class _Loader:
 
     def _compile(
         self, name: str, rules: list[Rule], tables: list[Table]
-    ) -> tuple[Program, dict[str, Action], list[ir.Node]]:
+    ) -> tuple[Program | None, dict[str, Action], list[ir.Node]]:
         atoms = Atoms()
         definition: dict[str, Any] = {}
         actions: dict[str, Action] = {}
@@ -812,8 +812,35 @@ class _Loader:
             definition[key] = {"all": [{"m": condition(rule.condition, atoms)}], "pri": rank[i]}
             actions[key] = Action("rule", i)
         eager = any(ir.has_fact(r.condition) and may_hold_without_facts(r.condition) for r in rules)
-        program = Program(f"{name}@{self.version[:12]}", definition, facts_from_start=eager)
+        try:
+            program = Program(f"{name}@{self.version[:12]}", definition, facts_from_start=eager)
+        except Exception as exc:  # noqa: BLE001 - durable_rules raises its own bare error
+            self._refused(definition, rules, tables, exc)
+            program = None
         return program, actions, atoms.nodes
+
+    def _refused(
+        self, definition: dict[str, Any], rules: list[Rule], tables: list[Table], exc: Exception
+    ) -> None:
+        """Report which rule or table durable_rules cannot take, found by trying each alone."""
+        hint = (
+            "durable_rules cannot take this condition "
+            f"({exc}; it has a limit on alternatives); split it into several rules, "
+            "or remove 'engine: durable' to use the compiled engine, which takes it"
+        )
+        for key, rule_def in definition.items():
+            try:
+                Program("probe", {key: rule_def}).close()
+            except Exception:  # noqa: BLE001 - the culprit
+                if key.startswith("r"):
+                    rule = rules[int(key[1:])]
+                    self.err(Pos(rule.line, rule.col), f"rule '{rule.id}': {hint}")
+                else:
+                    table = tables[int(key[1:].split("_")[0])]
+                    line, col = self.table_pos.get(table.id, (1, 1))
+                    self.err(Pos(line, col), f"table '{table.id}', row {key.split('_')[1]}: {hint}")
+                return
+        self.err(Pos(1, 1), hint)
 
 
 def _cell_text(cell: Any) -> str:

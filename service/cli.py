@@ -187,6 +187,11 @@ def _explain(ruleset: Ruleset, decision: Decision) -> None:
     for name, value in decision.outputs.items():
         outputs.add_row(name, _show(value))
     out.print(outputs)
+    if decision.values:
+        values = Table("value", "decided", box=None, title="Values", title_justify="left")
+        for name, value in decision.values.items():
+            values.add_row(name, _show(value))
+        out.print(values)
     descriptions = _rule_descriptions(ruleset)
     if decision.fired:
         fired = Table("#", "rule", "read", box=None, title="Fired rules", title_justify="left")

@@ -129,6 +129,11 @@ class _Linter:
 
     def _simulate(self, data: dict[str, Any], values: dict[str, Any]) -> _Case:
         rules = self.rs.rules
+        if self.rs.values:  # conditions read the intermediate values the input decides
+            try:
+                values = {**values, **self.rs.evaluate(data, today=self.today).values}
+            except (InputError, DecisionError):
+                pass
         plain = {
             i: evaluate(r.condition, Env(values, self.today)) is True
             for i, r in enumerate(rules)

@@ -231,3 +231,10 @@ def test_a_condition_durable_rules_cannot_take_is_a_load_error_there_only(
     rs = make(text.replace("ENGINE", ""))
     assert rs.evaluate({"c": "a13", "n": 20}, today=TODAY).outputs == {"hit": True}
     assert rs.evaluate({"c": "a13", "n": 2}, today=TODAY).outputs == {"hit": False}
+
+
+def test_lint_reads_the_values_an_input_decides(make: Make) -> None:
+    from service.engine.lint import lint_ruleset
+
+    findings = lint_ruleset(make(SHIPPING), today=TODAY)
+    assert not [f for f in findings if "never" in f.message], findings

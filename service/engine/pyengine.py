@@ -21,12 +21,13 @@ by earlier ones. A ruleset without values has a single stage.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import ir
 from .closures import Fn, compile_condition
+from .codegen import compile_filter, compile_reads, compile_test
 from .errors import DecisionError
 from .model import FiredRule, Rule
 from .schema import FieldSpec, to_json
@@ -39,7 +40,7 @@ class _Rule:
     id: str
     cond: Fn
     dynamic: bool  # reads fact(): holds or not as facts are derived
-    paths: tuple[str, ...]
+    reads: Callable[[dict[str, Any]], dict[str, Any]]  # the values its condition read
     sets: tuple[tuple[str, Any], ...]  # outputs
     value_sets: tuple[tuple[str, Any], ...]  # intermediate values
     appends: tuple[tuple[str, tuple[Any, ...]], ...]
@@ -48,11 +49,14 @@ class _Rule:
     stop: bool
 
 
+Select = Callable[[dict[str, Any], dt.date, Any], list[Any]]
+
+
 @dataclass(frozen=True)
 class _Table:
     index: int
     table: Table
-    rows: tuple[Fn, ...]
+    match: Select  # the indexes of the rows that match
     early: bool  # sets intermediate values: resolved in its stage, not at the end
 
 
@@ -61,6 +65,23 @@ class _Stage:
     tables: tuple[_Table, ...]  # the early tables of this stage
     rules: tuple[_Rule, ...]  # in firing order
     dynamic: bool  # some rule reads facts
+    select: Select  # the rules that read no facts and hold, in firing order
+
+
+def _selector(nodes: Sequence[ir.Node], items: Sequence[Any]) -> Select:
+    """Generated source when it compiles; closures for what Python's parser cannot nest."""
+    try:
+        return compile_filter(nodes, items)
+    except (SyntaxError, RecursionError, MemoryError):
+        tests = [(compile_condition(n), item) for n, item in zip(nodes, items, strict=True)]
+        return lambda d, t, fs: [item for test, item in tests if test(d, t, fs, None)]
+
+
+def _test(node: ir.Node) -> Fn:
+    try:
+        return compile_test(node)
+    except (SyntaxError, RecursionError, MemoryError):
+        return compile_condition(node)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -98,11 +119,14 @@ class PyProgram:
         n_stages = 1 + max([*rule_stages, *table_stages, 0])
         stages = []
         self.tables = tuple(
-            _Table(t, table, tuple(compile_condition(r.condition) for r in table.rows), False)
+            _Table(
+                t,
+                table,
+                _selector([r.condition for r in table.rows], range(len(table.rows))),
+                any(o in values for o in table.outputs),
+            )
             for t, table in enumerate(tables)
         )
-        early = [t for t in self.tables if any(o in values for o in t.table.outputs)]
-        self.tables = tuple(_Table(t.index, t.table, t.rows, t in early) for t in self.tables)
         for s in range(n_stages):
             here = tuple(compiled[i] for i in order if (rule_stages[i] if rule_stages else 0) == s)
             stage_tables = tuple(
@@ -110,7 +134,9 @@ class PyProgram:
                 for t in self.tables
                 if t.early and (table_stages[t.index] if table_stages else 0) == s
             )
-            stages.append(_Stage(stage_tables, here, any(r.dynamic for r in here)))
+            static = [r for r in here if not r.dynamic]
+            select = _selector([rules[r.index].condition for r in static], static)
+            stages.append(_Stage(stage_tables, here, any(r.dynamic for r in here), select))
         self.stages = tuple(stages)
         defaults: dict[str, Any] = {}
         for key, spec in values.items():
@@ -132,9 +158,9 @@ class PyProgram:
         return _Rule(
             index=index,
             id=rule.id,
-            cond=compile_condition(rule.condition),
+            cond=_test(rule.condition) if ir.has_fact(rule.condition) else _never,
             dynamic=ir.has_fact(rule.condition),
-            paths=rule.paths,
+            reads=compile_reads(rule.paths),
             sets=tuple((k, v) for k, v in rule.set.items() if k not in values),
             value_sets=tuple((k, v) for k, v in rule.set.items() if k in values),
             appends=tuple((k, tuple(v)) for k, v in rule.append.items() if k not in values),
@@ -173,11 +199,12 @@ class PyProgram:
                         data.setdefault(key, []).extend(items)
             if stopped or not stage.rules:
                 continue
-            rules = stage.rules
-            if not stage.dynamic:
-                held: Any = [r for r in rules if r.cond(data, today, facts, None)]
-            else:
-                held = rules
+            dynamic = stage.dynamic
+            held: Any = stage.select(data, today, facts)
+            if dynamic:
+                static = {r.index for r in held}
+                held = [r for r in stage.rules if r.dynamic or r.index in static]
+                on_facts = [(p, r) for p, r in enumerate(held) if r.dynamic]
             k = 0
             count = len(held)
             while k < count:
@@ -185,7 +212,7 @@ class PyProgram:
                 k += 1
                 if rule.index in done:
                     continue
-                if stage.dynamic and not rule.cond(data, today, facts, None):
+                if dynamic and rule.dynamic and not rule.cond(data, today, facts, None):
                     continue
                 firings += 1
                 if firings > limit:
@@ -197,7 +224,7 @@ class PyProgram:
                         [{"fired": [f.rule for f in fired[-10:]]}],
                     )
                 done.add(rule.index)
-                fired.append(FiredRule(rule.id, {p: _read(data, p) for p in rule.paths}))
+                fired.append(FiredRule(rule.id, rule.reads(data)))
                 for key, value in rule.sets:
                     if key not in outputs:
                         outputs[key] = list(value) if isinstance(value, list) else value
@@ -218,8 +245,14 @@ class PyProgram:
                 if rule.stop:
                     stopped = True
                     break
-                if new and stage.dynamic:
-                    k = 0  # a rule earlier in the order may hold now
+                if new and dynamic:
+                    # only a rule on facts, earlier in the order, can newly hold: go back to it
+                    for p, earlier in on_facts:
+                        if p >= k:
+                            break
+                        if earlier.index not in done and earlier.cond(data, today, facts, None):
+                            k = p
+                            break
         table_fired: list[FiredRule] = []
         for t in self.tables:
             hits, sets, appends = resolved.get(t.index) or _resolve(t, data, today)
@@ -245,8 +278,11 @@ class PyProgram:
 def _resolve(
     t: _Table, data: dict[str, Any], today: dt.date
 ) -> tuple[list[Any], dict[str, Any], dict[str, list[Any]]]:
-    matched = [k for k, cond in enumerate(t.rows) if cond(data, today, (), None)]
-    return t.table.resolve(matched)
+    return t.table.resolve(t.match(data, today, ()))
+
+
+def _never(d: Any, t: Any, fs: Any, i: Any) -> bool:
+    return False  # a rule on the input only: its stage's select decides whether it holds
 
 
 def _value_json(value: Any) -> Any:

@@ -757,7 +757,10 @@ class _Loader:
                         spec, value, value_pos(row, len(columns) + j, row_pos), name
                     )
                 ok = ok and good
-                values[name] = list(value) if isinstance(value, list) else value
+                if spec.type == "list":  # a single item stands for a list of one
+                    values[name] = list(value) if isinstance(value, list) else [value]
+                else:
+                    values[name] = value
             cond: ir.Node = (
                 ir.And((1, 0), tuple(parts)) if parts else ir.Const((1, 0), True, ir.BOOLEAN)
             )

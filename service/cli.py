@@ -129,7 +129,7 @@ def decide(
         decision = target.evaluate(data, today=day)
     except InputError as exc:
         lines = [f"invalid input for ruleset '{ruleset}':"]
-        lines += [f"  {d['field']}: {d['message']} (got {d.get('value')!r})" for d in exc.details]
+        lines += [f"  {d['field']}: {d['message']}" for d in exc.details]
         _fail("\n".join(lines))
     except DecisionError as exc:
         _fail(f"decision failed ({exc.code}): {exc.message}")

@@ -625,6 +625,15 @@ class _Loader:
         columns: list[str] = []
         paths: dict[str, None] = {}
         reads: dict[str, None] = {}
+        split = _split_by_yaml([str(t) for t in raw_inputs])
+        if split is not None:
+            self.err(
+                ipos,
+                f"YAML split the input expression {split!r} at its comma(s) (a [..] list "
+                "separates items by commas); quote each expression that has a comma, e.g. "
+                f"""inputs: [category, '{split}']""",
+            )
+            return None
         for j, text in enumerate(raw_inputs):
             node = self._parse_at(
                 str(text),
@@ -844,6 +853,24 @@ class _Loader:
                     self.err(Pos(line, col), f"table '{table.id}', row {key.split('_')[1]}: {hint}")
                 return
         self.err(Pos(1, 1), hint)
+
+
+def _split_by_yaml(items: list[str]) -> str | None:
+    """The expression YAML cut in pieces at its commas, rejoined; None if nothing was cut."""
+    k = 0
+    while k < len(items):
+        depth = items[k].count("(") - items[k].count(")")
+        depth += items[k].count("[") - items[k].count("]")
+        if depth > 0:
+            end = k
+            while depth > 0 and end + 1 < len(items):
+                end += 1
+                depth += items[end].count("(") - items[end].count(")")
+                depth += items[end].count("[") - items[end].count("]")
+            if end > k and depth == 0:
+                return ", ".join(items[k : end + 1])
+        k += 1
+    return None
 
 
 def _cell_text(cell: Any) -> str:

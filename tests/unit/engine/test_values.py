@@ -238,3 +238,25 @@ def test_lint_reads_the_values_an_input_decides(make: Make) -> None:
 
     findings = lint_ruleset(make(SHIPPING), today=TODAY)
     assert not [f for f in findings if "never" in f.message], findings
+
+
+def test_an_expression_yaml_split_at_its_comma_gets_a_hint_to_quote_it(
+    problems: Callable[[str], list[str]],
+) -> None:
+    got = problems(
+        """
+        ruleset: split
+        input: {amount: {type: number}, days: {type: number}, c: {type: string}}
+        output: {band: {type: string}}
+        tables:
+          - id: t
+            inputs: [c, amount / max(days, 1)]
+            outputs: [band]
+            rows: [['-', '> 5', high]]
+        """
+    )
+    assert got == [
+        "6:13: YAML split the input expression 'amount / max(days, 1)' at its comma(s) "
+        "(a [..] list separates items by commas); quote each expression that has a comma, "
+        "e.g. inputs: [category, 'amount / max(days, 1)']"
+    ]

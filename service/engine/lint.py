@@ -241,6 +241,8 @@ class _Linter:
                     if (a, b) in done:
                         continue
                     ra, rb = rules[a], rules[b]
+                    if _is_default(rb) and rb.priority < ra.priority:
+                        continue  # a catch-all below: giving way is what it is for
                     keys = [k for k in ra.set if k in rb.set and ra.set[k] != rb.set[k]]
                     if not keys:
                         continue
@@ -488,3 +490,11 @@ class _Lines:
             if n < len(parts) - 1 and isinstance(node, dict):
                 node = node.get("fields")
         return pos.line
+
+
+def _is_default(rule: Rule) -> bool:
+    """A default: a rule with a negative priority or ``when: true``, which gives the usual
+    answer when no rule above it gave another (docs/rules.md, "Output precedence")."""
+    cond = rule.condition
+    constant = not ir.input_paths(cond) and not ir.has_fact(cond) and not ir.uses_today(cond)
+    return rule.priority < 0 or (constant and evaluate(cond, Env({}, dt.date(2000, 1, 1))) is True)

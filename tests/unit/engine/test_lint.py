@@ -313,3 +313,17 @@ def test_no_valid_candidate_input_is_said_not_guessed(make: Make) -> None:
     assert [f.message.split(" (")[0] for f in findings] == [
         "lint could build no valid candidate input from the input schema"
     ]
+
+
+def test_a_catch_all_below_the_rules_it_gives_way_to_is_not_a_conflict(make: Make) -> None:
+    rs = make(
+        """
+        ruleset: fallback
+        input: {amount: {type: number, required: true}}
+        output: {route: {type: string}}
+        rules:
+          - {id: large, when: amount >= 500, then: {set: {route: manager}}}
+          - {id: usual, priority: -100, when: 'true', then: {set: {route: auto}}}
+        """
+    )
+    assert not [f for f in lint(rs) if "both fire" in f.message]

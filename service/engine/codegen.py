@@ -229,18 +229,22 @@ class _Writer:
 
 
 def compile_filter(
-    conditions: Sequence[ir.Node], items: Sequence[Any]
+    conditions: Sequence[ir.Node], items: Sequence[Any], *, first: bool = False
 ) -> Callable[[dict[str, Any], dt.date, Any], list[Any]]:
-    """``f(data, today, facts)``: the items whose condition holds, in order."""
+    """``f(data, today, facts)``: the items whose condition holds, in order (``first``:
+    only the first of them)."""
     w = _Writer()
     w.names["_items"] = tuple(items)
     body = ["    held = []", "    add = held.append"]
     for k, node in enumerate(conditions):
+        hit = f"return [_items[{k}]]" if first else f"add(_items[{k}])"
         if isinstance(node, ir.Const) and node.value is True:
-            body.append(f"    add(_items[{k}])")
+            body.append(f"    {hit}")
+            if first:
+                break
             continue
         body.append(f"    if {w.cond(node)}:")
-        body.append(f"        add(_items[{k}])")
+        body.append(f"        {hit}")
     body.append("    return held")
     return w.build("held", "d, t, fs", body)
 
@@ -264,3 +268,52 @@ def compile_reads(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, 
         v = w.path(ir.Path((1, 0), tuple(dotted.split(".")), "input", None))
         items.append(f"{dotted!r}: ({v} if type({v}) in _scalar else _json({v}))")
     return w.build("reads", "d", ["    return {" + ", ".join(items) + "}"])
+
+
+def compile_fire(
+    rule_id: str,
+    paths: Sequence[str],
+    sets: Sequence[tuple[str, Any]],
+    appends: Sequence[tuple[str, Sequence[Any]]],
+    value_sets: Sequence[tuple[str, Any]],
+    value_appends: Sequence[tuple[str, Sequence[Any]]],
+    asserts: Sequence[str],
+    fired_rule: Callable[[str, dict[str, Any]], Any],
+) -> Callable[..., bool]:
+    """``f(data, outputs, fired, facts, values_set)``: one firing's effects, in the order the
+    engine applies them; True when it derived a new fact."""
+    from .schema import to_json
+
+    w = _Writer()
+    w.names["_scalar"] = frozenset((str, int, float, bool, type(None)))
+    w.names["_json"] = to_json
+    w.names["_Fired"] = fired_rule
+    items = []
+    for dotted in paths:
+        v = w.path(ir.Path((1, 0), tuple(dotted.split(".")), "input", None))
+        items.append(f"{dotted!r}: ({v} if type({v}) in _scalar else _json({v}))")
+    body = [f"    fired.append(_Fired({rule_id!r}, {{{', '.join(items)}}}))"]
+
+    def copy(value: Any) -> str:
+        return f"list({w.const(tuple(value))})" if isinstance(value, list) else w.const(value)
+
+    for key, value in sets:
+        body.append(f"    if {key!r} not in out:")
+        body.append(f"        out[{key!r}] = {copy(value)}")
+    for key, extra in appends:
+        body.append(f"    out.setdefault({key!r}, []).extend({w.const(tuple(extra))})")
+    for key, value in value_sets:
+        body.append(f"    if {key!r} not in vs:")
+        body.append(f"        vs.add({key!r})")
+        body.append(f"        d[{key!r}] = {copy(value)}")
+    for key, extra in value_appends:
+        body.append(f"    d.setdefault({key!r}, []).extend({w.const(tuple(extra))})")
+    body.append("    new = False")
+    for fact in asserts:
+        body.append(f"    if {fact!r} not in facts:")
+        body.append(f"        facts[{fact!r}] = None")
+        body.append("        new = True")
+    body.append("    return new")
+    # the reads come after the rule's own writes to values are impossible: a rule never
+    # reads a value it sets (that is a cycle), so reading first is the same
+    return w.build("fire", "d, out, fired, facts, vs", body)

@@ -72,7 +72,7 @@ class Action:
     row: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class FiredRule:
     rule: str
     values: dict[str, Any]

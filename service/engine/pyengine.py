@@ -27,7 +27,8 @@ from typing import Any
 
 from . import ir
 from .closures import Fn, compile_condition
-from .codegen import compile_filter, compile_reads, compile_test
+from .codegen import compile_filter, compile_fire, compile_reads, compile_test
+from .compile import may_hold_without_facts
 from .errors import DecisionError
 from .model import FiredRule, Rule
 from .schema import FieldSpec, to_json
@@ -47,6 +48,8 @@ class _Rule:
     value_appends: tuple[tuple[str, tuple[Any, ...]], ...]
     asserts: tuple[str, ...]
     stop: bool
+    fire: Callable[..., bool]  # applies the effects; True when it derived a new fact
+    needs: frozenset[str]  # facts one of which must exist before it can hold (empty: none)
 
 
 Select = Callable[[dict[str, Any], dt.date, Any], list[Any]]
@@ -58,6 +61,8 @@ class _Table:
     table: Table
     match: Select  # the indexes of the rows that match
     early: bool  # sets intermediate values: resolved in its stage, not at the end
+    reads: Callable[[dict[str, Any]], dict[str, Any]]  # the values its inputs read
+    labels: tuple[str, ...]  # "<table>#<row>" by row index
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,14 @@ class _Stage:
     select: Select  # the rules that read no facts and hold, in firing order
 
 
-def _selector(nodes: Sequence[ir.Node], items: Sequence[Any]) -> Select:
+def _selector(nodes: Sequence[ir.Node], items: Sequence[Any], *, first: bool = False) -> Select:
     """Generated source when it compiles; closures for what Python's parser cannot nest."""
     try:
-        return compile_filter(nodes, items)
+        return compile_filter(nodes, items, first=first)
     except (SyntaxError, RecursionError, MemoryError):
         tests = [(compile_condition(n), item) for n, item in zip(nodes, items, strict=True)]
+        if first:
+            return lambda d, t, fs: [item for test, item in tests if test(d, t, fs, None)][:1]
         return lambda d, t, fs: [item for test, item in tests if test(d, t, fs, None)]
 
 
@@ -85,15 +92,6 @@ def _test(node: ir.Node) -> Fn:
 
 
 _SCALARS = (str, int, float, bool, type(None))
-
-
-def _read(data: dict[str, Any], dotted: str) -> Any:
-    value: Any = data
-    for part in dotted.split("."):
-        if type(value) is not dict:
-            return None
-        value = value.get(part)
-    return value if type(value) in _SCALARS else to_json(value)
 
 
 class PyProgram:
@@ -122,8 +120,14 @@ class PyProgram:
             _Table(
                 t,
                 table,
-                _selector([r.condition for r in table.rows], range(len(table.rows))),
+                _selector(
+                    [r.condition for r in table.rows],
+                    range(len(table.rows)),
+                    first=table.hit == "first",  # the later rows cannot count
+                ),
                 any(o in values for o in table.outputs),
+                compile_reads(table.input_paths + table.reads),
+                tuple(f"{table.id}#{r.number}" for r in table.rows),
             )
             for t, table in enumerate(tables)
         )
@@ -155,18 +159,26 @@ class PyProgram:
 
     @staticmethod
     def _rule(index: int, rule: Rule, values: dict[str, FieldSpec]) -> _Rule:
+        sets = tuple((k, v) for k, v in rule.set.items() if k not in values)
+        value_sets = tuple((k, v) for k, v in rule.set.items() if k in values)
+        appends = tuple((k, tuple(v)) for k, v in rule.append.items() if k not in values)
+        value_appends = tuple((k, tuple(v)) for k, v in rule.append.items() if k in values)
+        cond = rule.condition
+        facts = frozenset(n.name for n in ir.walk(cond) if isinstance(n, ir.Fact))
         return _Rule(
             index=index,
             id=rule.id,
             cond=_test(rule.condition) if ir.has_fact(rule.condition) else _never,
             dynamic=ir.has_fact(rule.condition),
             reads=compile_reads(rule.paths),
-            sets=tuple((k, v) for k, v in rule.set.items() if k not in values),
-            value_sets=tuple((k, v) for k, v in rule.set.items() if k in values),
-            appends=tuple((k, tuple(v)) for k, v in rule.append.items() if k not in values),
-            value_appends=tuple((k, tuple(v)) for k, v in rule.append.items() if k in values),
+            sets=sets,
+            value_sets=value_sets,
+            appends=appends,
+            value_appends=value_appends,
             asserts=rule.asserts,
             stop=rule.stop,
+            fire=_firing(rule, sets, appends, value_sets, value_appends),
+            needs=frozenset() if may_hold_without_facts(cond) else facts,
         )
 
     def run(
@@ -201,6 +213,8 @@ class PyProgram:
                 continue
             dynamic = stage.dynamic
             held: Any = stage.select(data, today, facts)
+            if not dynamic and not held:
+                continue
             if dynamic:
                 static = {r.index for r in held}
                 held = [r for r in stage.rules if r.dynamic or r.index in static]
@@ -212,8 +226,12 @@ class PyProgram:
                 k += 1
                 if rule.index in done:
                     continue
-                if dynamic and rule.dynamic and not rule.cond(data, today, facts, None):
-                    continue
+                if dynamic and rule.dynamic:
+                    needs = rule.needs
+                    if needs and needs.isdisjoint(facts):
+                        continue  # it cannot hold before one of its facts is derived
+                    if not rule.cond(data, today, facts, None):
+                        continue
                 firings += 1
                 if firings > limit:
                     raise DecisionError(
@@ -224,24 +242,7 @@ class PyProgram:
                         [{"fired": [f.rule for f in fired[-10:]]}],
                     )
                 done.add(rule.index)
-                fired.append(FiredRule(rule.id, rule.reads(data)))
-                for key, value in rule.sets:
-                    if key not in outputs:
-                        outputs[key] = list(value) if isinstance(value, list) else value
-                for key, items in rule.appends:
-                    outputs.setdefault(key, []).extend(items)
-                if rule.value_sets or rule.value_appends:
-                    for key, value in rule.value_sets:
-                        if key not in value_set:
-                            value_set.add(key)
-                            data[key] = list(value) if isinstance(value, list) else value
-                    for key, items in rule.value_appends:
-                        data.setdefault(key, []).extend(items)
-                new = False
-                for f in rule.asserts:  # a stopping rule's facts are derived too
-                    if f not in facts:
-                        facts[f] = None
-                        new = True
+                new = rule.fire(data, outputs, fired, facts, value_set)
                 if rule.stop:
                     stopped = True
                     break
@@ -250,17 +251,20 @@ class PyProgram:
                     for p, earlier in on_facts:
                         if p >= k:
                             break
-                        if earlier.index not in done and earlier.cond(data, today, facts, None):
+                        if (
+                            earlier.index not in done
+                            and not (earlier.needs and earlier.needs.isdisjoint(facts))
+                            and earlier.cond(data, today, facts, None)
+                        ):
                             k = p
                             break
         table_fired: list[FiredRule] = []
         for t in self.tables:
             hits, sets, appends = resolved.get(t.index) or _resolve(t, data, today)
-            paths = t.table.input_paths + t.table.reads
-            for row in hits:
-                table_fired.append(
-                    FiredRule(f"{t.table.id}#{row.number}", {p: _read(data, p) for p in paths})
-                )
+            if hits:
+                read = t.reads(data)
+                for row in hits:
+                    table_fired.append(FiredRule(t.labels[row.number - 1], dict(read)))
             for key, value in sets.items():
                 if key not in self.values:
                     outputs[key] = value
@@ -279,6 +283,50 @@ def _resolve(
     t: _Table, data: dict[str, Any], today: dt.date
 ) -> tuple[list[Any], dict[str, Any], dict[str, list[Any]]]:
     return t.table.resolve(t.match(data, today, ()))
+
+
+def _firing(
+    rule: Rule,
+    sets: tuple[tuple[str, Any], ...],
+    appends: tuple[tuple[str, tuple[Any, ...]], ...],
+    value_sets: tuple[tuple[str, Any], ...],
+    value_appends: tuple[tuple[str, tuple[Any, ...]], ...],
+) -> Callable[..., bool]:
+    try:
+        return compile_fire(
+            rule.id,
+            rule.paths,
+            sets,
+            [(k, list(v)) for k, v in appends],
+            value_sets,
+            [(k, list(v)) for k, v in value_appends],
+            rule.asserts,
+            FiredRule,
+        )
+    except (SyntaxError, RecursionError, MemoryError):
+        reads = compile_reads(rule.paths)
+
+        def fire(d: Any, out: Any, fired: Any, facts: Any, vs: Any) -> bool:
+            fired.append(FiredRule(rule.id, reads(d)))
+            for key, value in sets:
+                if key not in out:
+                    out[key] = list(value) if isinstance(value, list) else value
+            for key, items in appends:
+                out.setdefault(key, []).extend(items)
+            for key, value in value_sets:
+                if key not in vs:
+                    vs.add(key)
+                    d[key] = list(value) if isinstance(value, list) else value
+            for key, items in value_appends:
+                d.setdefault(key, []).extend(items)
+            new = False
+            for f in rule.asserts:
+                if f not in facts:
+                    facts[f] = None
+                    new = True
+            return new
+
+        return fire
 
 
 def _never(d: Any, t: Any, fs: Any, i: Any) -> bool:

@@ -1,4 +1,7 @@
-"""The compiled engine: a checked ruleset run as Python closures, the default engine.
+"""The compiled engine, the default: a checked ruleset run as generated Python functions.
+
+Conditions, table rows and firings are generated from the checked IR by ``codegen.py``
+(with ``closures.py`` for what has no inline form); this module runs the agenda.
 
 It gives exactly the meaning the durable_rules engine gives (``runtime.py``); the tests
 run every shipped example and random inputs through both and compare outputs, fired

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from . import ir
@@ -256,8 +256,11 @@ def compile_test(node: ir.Node) -> Callable[[dict[str, Any], dt.date, Any, Any],
     return w.build("holds", "d, t, fs, i=None", [f"    return {code}"])
 
 
-def compile_reads(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """``f(data)``: the values a fired rule read, by dotted path, as JSON values."""
+def compile_reads(
+    paths: Sequence[str], plain: Collection[str] = ()
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``f(data)``: the values a fired rule read, by dotted path, as JSON values (``plain``:
+    paths whose values are JSON already: numbers, strings, booleans)."""
     from .schema import to_json
 
     w = _Writer()
@@ -266,8 +269,14 @@ def compile_reads(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, 
     items = []
     for dotted in paths:
         v = w.path(ir.Path((1, 0), tuple(dotted.split(".")), "input", None))
-        items.append(f"{dotted!r}: ({v} if type({v}) in _scalar else _json({v}))")
+        items.append(_json_read(dotted, v, plain))
     return w.build("reads", "d", ["    return {" + ", ".join(items) + "}"])
+
+
+def _json_read(dotted: str, v: str, plain: Collection[str]) -> str:
+    if dotted in plain:
+        return f"{dotted!r}: {v}"
+    return f"{dotted!r}: ({v} if type({v}) in _scalar else _json({v}))"
 
 
 def compile_fire(
@@ -279,6 +288,7 @@ def compile_fire(
     value_appends: Sequence[tuple[str, Sequence[Any]]],
     asserts: Sequence[str],
     fired_rule: Callable[[str, dict[str, Any]], Any],
+    plain: Collection[str] = (),
 ) -> Callable[..., bool]:
     """``f(data, outputs, fired, facts, values_set)``: one firing's effects, in the order the
     engine applies them; True when it derived a new fact."""
@@ -291,7 +301,7 @@ def compile_fire(
     items = []
     for dotted in paths:
         v = w.path(ir.Path((1, 0), tuple(dotted.split(".")), "input", None))
-        items.append(f"{dotted!r}: ({v} if type({v}) in _scalar else _json({v}))")
+        items.append(_json_read(dotted, v, plain))
     body = [f"    fired.append(_Fired({rule_id!r}, {{{', '.join(items)}}}))"]
 
     def copy(value: Any) -> str:

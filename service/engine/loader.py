@@ -236,6 +236,7 @@ class _Loader:
                 max_firings,
                 rule_stages,
                 table_stages,
+                self.inputs,
             )
         if self.src.problems:
             raise RuleFileError(self.src.problems)

@@ -24,6 +24,7 @@ by earlier ones. A ruleset without values has a single stage.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,7 @@ class _Rule:
     stop: bool
     fire: Callable[..., bool]  # applies the effects; True when it derived a new fact
     needs: frozenset[str]  # facts one of which must exist before it can hold (empty: none)
+    facts: frozenset[str]  # the facts its condition reads
 
 
 Select = Callable[[dict[str, Any], dt.date, Any], list[Any]]
@@ -74,6 +76,9 @@ class _Stage:
     rules: tuple[_Rule, ...]  # in firing order
     dynamic: bool  # some rule reads facts
     select: Select  # the rules that read no facts and hold, in firing order
+    position: dict[int, int]  # rule index -> its place in the firing order
+    on_facts: tuple[_Rule, ...]  # the rules that read facts, in firing order
+    readers: dict[str, tuple[_Rule, ...]]  # fact -> the rules that read it
 
 
 def _selector(nodes: Sequence[ir.Node], items: Sequence[Any], *, first: bool = False) -> Select:
@@ -110,13 +115,15 @@ class PyProgram:
         max_firings: int,
         rule_stages: Sequence[int] = (),
         table_stages: Sequence[int] = (),
+        inputs: dict[str, FieldSpec] | None = None,
     ) -> None:
         self.name = name
         self.max_firings = max_firings
         self.outputs = outputs
         self.values = values
         order = sorted(range(len(rules)), key=lambda i: (-rules[i].priority, i))
-        compiled = {i: self._rule(i, rules[i], values) for i in order}
+        plain = _plain_paths({**(inputs or {}), **values})
+        compiled = {i: self._rule(i, rules[i], values, plain) for i in order}
         n_stages = 1 + max([*rule_stages, *table_stages, 0])
         stages = []
         self.tables = tuple(
@@ -129,7 +136,7 @@ class PyProgram:
                     first=table.hit == "first",  # the later rows cannot count
                 ),
                 any(o in values for o in table.outputs),
-                compile_reads(table.input_paths + table.reads),
+                compile_reads(table.input_paths + table.reads, plain),
                 tuple(f"{table.id}#{r.number}" for r in table.rows),
             )
             for t, table in enumerate(tables)
@@ -143,7 +150,21 @@ class PyProgram:
             )
             static = [r for r in here if not r.dynamic]
             select = _selector([rules[r.index].condition for r in static], static)
-            stages.append(_Stage(stage_tables, here, any(r.dynamic for r in here), select))
+            readers: dict[str, list[_Rule]] = {}
+            for r in here:
+                for fact in r.facts:
+                    readers.setdefault(fact, []).append(r)
+            stages.append(
+                _Stage(
+                    stage_tables,
+                    here,
+                    any(r.dynamic for r in here),
+                    select,
+                    {r.index: p for p, r in enumerate(here)},
+                    tuple(r for r in here if r.dynamic),
+                    {f: tuple(rs) for f, rs in readers.items()},
+                )
+            )
         self.stages = tuple(stages)
         defaults: dict[str, Any] = {}
         for key, spec in values.items():
@@ -161,7 +182,7 @@ class PyProgram:
         self.finals = dict(finals)
 
     @staticmethod
-    def _rule(index: int, rule: Rule, values: dict[str, FieldSpec]) -> _Rule:
+    def _rule(index: int, rule: Rule, values: dict[str, FieldSpec], plain: frozenset[str]) -> _Rule:
         sets = tuple((k, v) for k, v in rule.set.items() if k not in values)
         value_sets = tuple((k, v) for k, v in rule.set.items() if k in values)
         appends = tuple((k, tuple(v)) for k, v in rule.append.items() if k not in values)
@@ -173,16 +194,20 @@ class PyProgram:
             id=rule.id,
             cond=_test(rule.condition) if ir.has_fact(rule.condition) else _never,
             dynamic=ir.has_fact(rule.condition),
-            reads=compile_reads(rule.paths),
+            reads=compile_reads(rule.paths, plain),
             sets=sets,
             value_sets=value_sets,
             appends=appends,
             value_appends=value_appends,
             asserts=rule.asserts,
             stop=rule.stop,
-            fire=_firing(rule, sets, appends, value_sets, value_appends),
+            fire=_firing(rule, sets, appends, value_sets, value_appends, plain),
             needs=frozenset() if may_hold_without_facts(cond) else facts,
+            facts=facts,
         )
+
+    def _chain_limit(self, fired: list[FiredRule]) -> DecisionError:
+        return _chain_limit_error(self.name, self.max_firings, fired)
 
     def run(
         self, data: dict[str, Any], today: dt.date
@@ -197,9 +222,8 @@ class PyProgram:
         outputs: dict[str, Any] = {}
         value_set: set[str] = set()
         resolved: dict[int, tuple[list[Any], dict[str, Any], dict[str, list[Any]]]] = {}
-        done: set[int] = set()
+        done: set[int] = set()  # the rules fired
         stopped = False
-        firings = 0
         limit = self.max_firings
         for stage in self.stages:
             for t in stage.tables:
@@ -214,53 +238,56 @@ class PyProgram:
                         data.setdefault(key, []).extend(items)
             if stopped or not stage.rules:
                 continue
-            dynamic = stage.dynamic
             held: Any = stage.select(data, today, facts)
-            if not dynamic and not held:
+            if not stage.dynamic:
+                for rule in held:
+                    if len(done) >= limit:
+                        raise self._chain_limit(fired)
+                    done.add(rule.index)
+                    rule.fire(data, outputs, fired, facts, value_set)
+                    if rule.stop:
+                        stopped = True
+                        break
                 continue
-            if dynamic:
-                static = {r.index for r in held}
-                held = [r for r in stage.rules if r.dynamic or r.index in static]
-                on_facts = [(p, r) for p, r in enumerate(held) if r.dynamic]
-            k = 0
-            count = len(held)
-            while k < count:
-                rule = held[k]
-                k += 1
-                if rule.index in done:
-                    continue
-                if dynamic and rule.dynamic:
-                    needs = rule.needs
-                    if needs and needs.isdisjoint(facts):
-                        continue  # it cannot hold before one of its facts is derived
-                    if not rule.cond(data, today, facts, None):
-                        continue
-                firings += 1
-                if firings > limit:
-                    raise DecisionError(
-                        "chain-limit",
-                        f"ruleset '{self.name}' fired more than {limit} rules in one "
-                        "decision; look for rules that keep deriving facts for each other, or "
-                        "raise limits.max_firings",
-                        [{"fired": [f.rule for f in fired[-10:]]}],
-                    )
+            # the agenda: positions (in firing order) of the rules that hold now
+            position = stage.position
+            heap = [position[r.index] for r in held]  # ascending: already a heap
+            holding = set(heap)
+            for rule in stage.on_facts:
+                if rule.needs and rule.needs.isdisjoint(facts):
+                    continue  # it cannot hold before one of its facts is derived
+                if rule.cond(data, today, facts, None):
+                    holding.add(position[rule.index])
+                    heapq.heappush(heap, position[rule.index])
+            rules = stage.rules
+            while heap:
+                p = heapq.heappop(heap)
+                if p not in holding:
+                    continue  # it stopped holding, or it fired
+                holding.discard(p)
+                rule = rules[p]
+                if len(done) >= limit:
+                    raise self._chain_limit(fired)
                 done.add(rule.index)
-                new = rule.fire(data, outputs, fired, facts, value_set)
+                before = len(facts)
+                rule.fire(data, outputs, fired, facts, value_set)
                 if rule.stop:
                     stopped = True
                     break
-                if new and dynamic:
-                    # only a rule on facts, earlier in the order, can newly hold: go back to it
-                    for p, earlier in on_facts:
-                        if p >= k:
-                            break
-                        if (
-                            earlier.index not in done
-                            and not (earlier.needs and earlier.needs.isdisjoint(facts))
-                            and earlier.cond(data, today, facts, None)
-                        ):
-                            k = p
-                            break
+                if len(facts) == before:
+                    continue
+                # new facts: the rules that read them may start (or stop) holding
+                for fact in list(facts)[before:]:
+                    for reader in stage.readers.get(fact, ()):
+                        if reader.index in done:
+                            continue
+                        q = position[reader.index]
+                        if reader.cond(data, today, facts, None):
+                            if q not in holding:
+                                holding.add(q)
+                                heapq.heappush(heap, q)
+                        else:
+                            holding.discard(q)
         table_fired: list[FiredRule] = []
         for t in self.tables:
             hits, sets, appends = resolved.get(t.index) or _resolve(t, data, today)
@@ -288,12 +315,33 @@ def _resolve(
     return t.table.resolve(t.match(data, today, ()))
 
 
+def _plain_paths(schema: dict[str, FieldSpec], prefix: str = "") -> frozenset[str]:
+    """Dotted paths whose values are JSON as they are: numbers, strings and booleans."""
+    out: set[str] = set()
+    for name, spec in schema.items():
+        if spec.type in ("number", "integer", "string", "boolean"):
+            out.add(prefix + name)
+        elif spec.type == "object" and spec.fields:
+            out |= _plain_paths(spec.fields, f"{prefix}{name}.")
+    return frozenset(out)
+
+
+def _chain_limit_error(name: str, limit: int, fired: list[FiredRule]) -> DecisionError:
+    return DecisionError(
+        "chain-limit",
+        f"ruleset '{name}' fired more than {limit} rules in one decision; look for rules "
+        "that keep deriving facts for each other, or raise limits.max_firings",
+        [{"fired": [f.rule for f in fired[-10:]]}],
+    )
+
+
 def _firing(
     rule: Rule,
     sets: tuple[tuple[str, Any], ...],
     appends: tuple[tuple[str, tuple[Any, ...]], ...],
     value_sets: tuple[tuple[str, Any], ...],
     value_appends: tuple[tuple[str, tuple[Any, ...]], ...],
+    plain: frozenset[str],
 ) -> Callable[..., bool]:
     try:
         return compile_fire(
@@ -305,6 +353,7 @@ def _firing(
             [(k, list(v)) for k, v in value_appends],
             rule.asserts,
             FiredRule,
+            plain,
         )
     except (SyntaxError, RecursionError, MemoryError):
         reads = compile_reads(rule.paths)

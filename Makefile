@@ -33,18 +33,23 @@ browser:
 	@[ -x $(CHROMIUM) ] || $(APT_INSTALL) || { $(SUDO) apt-get update && $(APT_INSTALL); }
 
 # Starts the local Neo4j unless NEO4J_URI is set, loads the demo cases into an empty graph,
-# adds a demo user of each role and a demo API key, prints how to sign in, then serves the
-# example rules (Ctrl-C stops both).
+# adds a demo user of each role (password DEMO_PASSWORD) unless it exists, keeps a demo API key
+# for every ruleset in DEMO_KEY_FILE (mode 600; made once, shown only then, reused while valid),
+# then serves the example rules (Ctrl-C stops both). Existing users keep their passwords;
+# `make run RESET_DEMO_PASSWORDS=1` sets the demo users' passwords to DEMO_PASSWORD again.
 DEMO_PASSWORD ?= casewise-demo
+DEMO_KEY_FILE ?= var/demo-key
+RESET_DEMO_PASSWORDS ?=
 run: install
 	tools/neo4j/with-neo4j.sh sh -c '$(BIN)/casewise demo load --if-empty && \
 	  for role in expert author admin; do \
-	    printf "%s\n" "$(DEMO_PASSWORD)" \
-	      | $(BIN)/casewise users add $$role --role $$role --password-stdin || exit 1; \
+	    printf "%s\n" "$(DEMO_PASSWORD)" | $(BIN)/casewise users add $$role --role $$role \
+	      --password-stdin $(if $(RESET_DEMO_PASSWORDS),,--if-missing) || exit 1; \
 	  done && \
-	  key=$$($(BIN)/casewise keys create --rulesets "*" --name demo) && \
-	  echo "Sign in at http://$(HOST):$(PORT)/signin as expert, author or admin," \
-	    "password $(DEMO_PASSWORD). Demo API key (shown once): $$key" && \
+	  $(BIN)/casewise keys create --rulesets "*" --name demo --save "$(DEMO_KEY_FILE)" && \
+	  echo "Sign in at http://$(HOST):$(PORT)/signin as expert, author or admin" \
+	    "(new demo users get the password $(DEMO_PASSWORD); existing ones keep theirs)." \
+	    "The demo API key is in $(DEMO_KEY_FILE)." && \
 	  exec $(BIN)/casewise serve --host $(HOST) --port $(PORT) --rules rules'
 
 # Neo4j: tools/neo4j/with-neo4j.sh starts the local one unless NEO4J_URI is set, and stops it

@@ -42,10 +42,10 @@ class GraphPlan:
 @contextmanager
 def _graph(say: Callable[[str], None]) -> Iterator[tuple[Graph, str]]:
     uri = os.environ.get("NEO4J_URI")
-    user = os.environ.get("NEO4J_USER", local.LOCAL_USER)
-    password = os.environ.get("NEO4J_PASSWORD", local.LOCAL_PASSWORD)
     database = os.environ.get("NEO4J_DATABASE", "neo4j")
     if uri:
+        user = os.environ.get("NEO4J_USER", local.LOCAL_USER)
+        password = os.environ.get("NEO4J_PASSWORD", "neo4j")
         graph = Graph.connect(uri, user, password, database)
         try:
             yield graph, f"bench{int(time.time())}-"
@@ -61,7 +61,7 @@ def _graph(say: Callable[[str], None]) -> Iterator[tuple[Graph, str]]:
     say(f"graph: starting a Neo4j of the bench's own (port {PORT}, {DATA_DIR})")
     with local.running(port=PORT, data_dir=DATA_DIR, progress=say) as server:
         assert server.uri is not None
-        graph = Graph.connect(server.uri, user, password, database)
+        graph = Graph.connect(server.uri, *server.auth, database)
         try:
             yield graph, ""
         finally:

@@ -34,12 +34,13 @@ from typing import Any
 
 from service.auth.store import Neo4jStore, create_key
 from service.engine import load_ruleset
-from service.graph.local import LOCAL_PASSWORD, LOCAL_USER
+from service.graph.local import LOCAL_USER, password
 
 from . import http_load
 from .decision_log import decision_log_rows, wait_for_flush
 from .floor import c_floor
 from .generate import write_ruleset
+from .graph import DATA_DIR as GRAPH_DATA_DIR
 from .graph import GraphPlan, graph_rows
 from .graph import _graph as bench_graph
 from .inprocess import Rate, rss_growth, throughput
@@ -288,7 +289,9 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             "CASEWISE_SPOOL_DIR": str(Path(tmp, "spool")),
             "NEO4J_URI": graph.uri,
             "NEO4J_USER": os.environ.get("NEO4J_USER", LOCAL_USER),
-            "NEO4J_PASSWORD": os.environ.get("NEO4J_PASSWORD", LOCAL_PASSWORD),
+            "NEO4J_PASSWORD": os.environ.get("NEO4J_PASSWORD", "neo4j")
+            if os.environ.get("NEO4J_URI")
+            else password(GRAPH_DATA_DIR),
             "NEO4J_DATABASE": graph.database,
         }
         single_lua, batch_lua = Path(tmp, "single.lua"), Path(tmp, "batch.lua")

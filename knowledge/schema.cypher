@@ -34,6 +34,10 @@ CREATE INDEX expert_decision_case_type IF NOT EXISTS FOR (n:ExpertDecision) ON (
 // Users and API keys (service/auth/store.py): one user per name, one key per id.
 CREATE CONSTRAINT user_name IF NOT EXISTS FOR (n:User) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.id IS UNIQUE;
+// Signed-in sessions (unconnected nodes, id = SHA-256 of the cookie's token), looked up on every
+// request and purged when expired.
+CREATE CONSTRAINT session_id IF NOT EXISTS FOR (n:Session) REQUIRE n.id IS UNIQUE;
+CREATE INDEX session_expires_at IF NOT EXISTS FOR (n:Session) ON (n.expires_at);
 
 // Simulation replays a ruleset's logged decisions oldest first (service/simulation/log.py).
 CREATE INDEX routing_decision_ruleset_at IF NOT EXISTS FOR (n:RoutingDecision) ON (n.ruleset, n.at);

@@ -29,7 +29,7 @@ from service.engine import (
 from service.graph.cli import neo4j_app
 from service.graph.commands import demo_app, graph_app
 from service.recommend.commands import learn_app, suggest
-from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+from service.settings import ENV_PREFIX, Settings, SettingsError, configure_limits, load_settings
 from service.simulation.commands import simulate
 
 app = typer.Typer(
@@ -70,9 +70,11 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 def _settings(**overrides: Any) -> Settings:
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
         _fail(str(exc), 2)
+    configure_limits(settings)
+    return settings
 
 
 @app.command()
@@ -92,6 +94,13 @@ def serve(
     settings = _settings(host=host, port=port, rules_dir=rules)
     if not settings.rules_dir.is_dir():
         _fail(f"rules folder {settings.rules_dir} does not exist; pass --rules DIR", 2)
+    # The session secret is made here, once, before the workers start and read it (or refused).
+    from service.auth.sessions import SecretKeyError, session_secret
+
+    try:
+        session_secret(settings)
+    except SecretKeyError as exc:
+        _fail(f"error: {exc}", 2)
     # Each worker process builds its app from the environment, so hand the options on there.
     os.environ[ENV_PREFIX + "RULES_DIR"] = str(settings.rules_dir)
     os.environ[ENV_PREFIX + "HOST"] = settings.host

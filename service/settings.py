@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.engine import CasewiseError
+from service.engine import CasewiseError, limits
 from service.engine.loader import use_engine
 
 ENV_PREFIX = "CASEWISE_"
@@ -92,6 +92,16 @@ class Settings(BaseSettings):
         description="Comma-separated case outcomes meaning the escalation was not needed.",
     )
 
+    fact_query_timeout_ms: int = Field(
+        default=5000,
+        ge=10,
+        le=600_000,
+        description="Longest the fact queries of one case may run (one read transaction).",
+    )
+    fact_query_max_rows: int = Field(
+        default=1, ge=1, le=10_000, description="Most rows a fact query may give; more is an error."
+    )
+
     spool_dir: Path = Field(
         Path("var/spool"),
         description="Durable local spool: what waits there until Neo4j takes it (versions/, ...).",
@@ -101,6 +111,17 @@ class Settings(BaseSettings):
     )
     watch_debounce_ms: int = Field(
         default=300, ge=10, le=60_000, description="Quiet time after a change before reloading."
+    )
+    max_rule_file_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest rule, playbook or catalogue file; a larger one is refused unread.",
+    )
+    compile_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds one rule file may take to load; a slower one is refused.",
     )
 
     decision_log: Literal["on", "off"] = Field(
@@ -117,13 +138,45 @@ class Settings(BaseSettings):
         min_length=32,
         description="Signs the session cookies; unset: a key generated into var/secret-key.",
     )
+    secret_key_file: Path = Field(
+        Path("var/secret-key"),
+        description="Where the generated session secret is kept when CASEWISE_SECRET_KEY is unset.",
+    )
+    secure_cookies: Literal["auto", "on"] = Field(
+        default="auto",
+        description="`auto`: session cookies are Secure on HTTPS requests; `on`: always.",
+    )
+    auth_failures_per_client: str = Field(
+        default="30/minute",
+        description="Failed sign-ins and bad API keys from one address before 429 (limits syntax).",
+    )
+    auth_failures_per_account: str = Field(
+        default="10/15 minutes",
+        description="Failed sign-ins for one user name, or bad secrets for one key id, before 429.",
+    )
+    auth_concurrent_hashes: int = Field(
+        default=2, ge=1, le=64, description="Most argon2 checks one server process runs at once."
+    )
+
+    @field_validator("auth_failures_per_client", "auth_failures_per_account")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"not a rate limit like '30/minute' or '10 per 15 minutes' ({exc})"
+            ) from exc
+        return value
 
     @field_validator("neo4j_uri", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("auth", "watch", "decision_log", mode="before")
+    @field_validator("auth", "watch", "decision_log", "secure_cookies", mode="before")
     @classmethod
     def _lower_auth(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -132,6 +185,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+def configure_limits(settings: Settings) -> None:
+    """Make every later rule-file load use the size and time limits of ``settings``."""
+    limits.configure(
+        max_file_bytes=settings.max_rule_file_bytes, compile_timeout_s=settings.compile_timeout_s
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -57,18 +57,23 @@ def _local_status_for(uri: str) -> local.Status | None:
 
 @pytest.fixture(scope="session")
 def neo4j_server() -> Iterator[Neo4jServer]:
-    """The session's Neo4j: NEO4J_URI's, or the local one started for this session."""
-    user = os.environ.get("NEO4J_USER", local.LOCAL_USER)
-    password = os.environ.get("NEO4J_PASSWORD", local.LOCAL_PASSWORD)
+    """The session's Neo4j: NEO4J_URI's, or the local one started for this session.
+
+    The local server's password is the one in its data folder, unless NEO4J_PASSWORD says
+    otherwise along with NEO4J_URI (as ``with-neo4j.sh`` sets both)."""
     database = os.environ.get("NEO4J_DATABASE", "neo4j")
     uri = os.environ.get("NEO4J_URI")
     if uri:
-        yield Neo4jServer(uri, user, password, database, _local_status_for(uri))
+        status = _local_status_for(uri)
+        user, password = status.auth if status is not None else (local.LOCAL_USER, "neo4j")
+        user = os.environ.get("NEO4J_USER", user)
+        password = os.environ.get("NEO4J_PASSWORD", password)
+        yield Neo4jServer(uri, user, password, database, status)
         return
     # Stops the server at the end only if this session started it.
     with local.running() as status:
         assert status.uri is not None
-        yield Neo4jServer(status.uri, user, password, database, status)
+        yield Neo4jServer(status.uri, *status.auth, database, status)
 
 
 @pytest.fixture(scope="session")

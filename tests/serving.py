@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -37,6 +38,28 @@ class Served:
         """SIGKILL the server and its workers at once, as a crash would."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+
+
+class Neo4jAt(Protocol):
+    """Where a Neo4j is and how to sign in to it (the session's ``neo4j_server``)."""
+
+    uri: str
+    user: str
+    password: str
+    database: str
+
+
+def served_env(neo4j: Neo4jAt | None = None) -> dict[str, str]:
+    """Give this process's environment without any Casewise or Neo4j setting, on ``neo4j``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
+    if neo4j is not None:
+        env |= {
+            "NEO4J_URI": neo4j.uri,
+            "NEO4J_USER": neo4j.user,
+            "NEO4J_PASSWORD": neo4j.password,
+            "NEO4J_DATABASE": neo4j.database,
+        }
+    return env
 
 
 @contextmanager

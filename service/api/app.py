@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from service.api import (
     cases,
+    decision_docs,
     decision_log,
     decisions,
     live,
@@ -23,19 +24,22 @@ from service.api import (
     rulesets,
     suggestions,
 )
-from service.api.body import BodyLimitMiddleware
+from service.api.body import BodyLimitMiddleware, JsonBodyMiddleware
 from service.api.errors import install_error_handlers
 from service.api.reloading import Reloader, watch
+from service.api.responses import JSON, SecurityHeadersMiddleware
 from service.auth.middleware import Auth, AuthMiddleware
 from service.auth.policy import check_routes
-from service.auth.sessions import Sessions, secret_key
+from service.auth.sessions import Sessions, session_secret
 from service.auth.store import Neo4jStore, UserStore
+from service.auth.throttle import Throttle
 from service.decisionlog.log import DecisionLog
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.graph.versions import VersionKeeper
+from service.recommend.facts import FactLimits
 from service.recommend.playbooks import PlaybookRegistry
-from service.settings import Settings, load_settings
+from service.settings import Settings, configure_limits, load_settings
 from service.web import dashboard, pages, signin, simulate
 from service.web.templating import STATIC
 
@@ -60,6 +64,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_routes(app.router.routes)  # again: a route added after create_app never serves
         handle = await run_in_threadpool(open_graph, settings)
         app.state.graph = handle
         await run_in_threadpool(check_playbooks, app.state.playbooks, handle)
@@ -89,6 +94,7 @@ def create_app(
         summary="Routine decisions by rules, with the reason and the ruleset version.",
         version="0.1.0",
         lifespan=lifespan,
+        default_response_class=JSON,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -100,9 +106,14 @@ def create_app(
     app.state.graph = GraphHandle(None, schema_path(settings))
     app.state.decision_log = None  # started by the lifespan (service.decisionlog)
     install_error_handlers(app)
+    app.add_middleware(JsonBodyMiddleware)  # inside the body limit: reads a bounded body
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.state.auth = make_auth(settings, app, users)
     app.add_middleware(AuthMiddleware, auth=app.state.auth)
+    docs = frozenset(
+        p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
+    )
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # outermost: every answer
     # The single-decision route is the hot path: a plain Starlette route answers it, ahead of
     # the FastAPI route that documents it in OpenAPI (same function, same error handlers),
     # which saves FastAPI's per-request parameter solving.
@@ -111,6 +122,7 @@ def create_app(
               include_in_schema=False)
     )  # fmt: skip
     app.include_router(decisions.router)
+    decision_docs.document_rulesets(app)  # and a documented path per served ruleset
     app.include_router(decision_log.router)
     app.include_router(live.router)  # before rulesets: /v1/rulesets/status is not a ruleset
     app.include_router(rulesets.router)
@@ -129,7 +141,7 @@ def create_app(
 
 def make_auth(settings: Settings, app: FastAPI, users: UserStore | None) -> Auth:
     """Give the app's authentication: the user store, the session signer, on or off."""
-    secret = secret_key(settings.secret_key.get_secret_value() if settings.secret_key else None)
+    secret = session_secret(settings)
     if settings.auth == "off":
         log.warning("CASEWISE_AUTH=off: every route is open to anyone, no one signs in")
     if users is None and settings.neo4j_uri:
@@ -139,7 +151,13 @@ def make_auth(settings: Settings, app: FastAPI, users: UserStore | None) -> Auth
             "NEO4J_URI is not set: no users or keys, so the protected routes answer 503; "
             "set NEO4J_URI, or CASEWISE_AUTH=off for a service without sign-in"
         )
-    return Auth(users, Sessions(secret), enabled=settings.auth == "on")
+    throttle = Throttle(
+        settings.auth_failures_per_client,
+        settings.auth_failures_per_account,
+        settings.auth_concurrent_hashes,
+    )
+    sessions = Sessions(secret, settings.secure_cookies)
+    return Auth(users, sessions, enabled=settings.auth == "on", throttle=throttle)
 
 
 def schema_path(settings: Settings) -> Path:
@@ -175,6 +193,7 @@ def open_graph(settings: Settings) -> GraphHandle:
 
 def load_registry(settings: Settings) -> tuple[Registry, list[Problem]]:
     """Load every rule file in ``settings.rules_dir``; log each problem of a refused file."""
+    configure_limits(settings)
     registry = Registry(max_firings=settings.max_firings)
     if not settings.rules_dir.is_dir():
         log.error("rules folder %s does not exist; no ruleset is served", settings.rules_dir)
@@ -196,7 +215,11 @@ def load_registry(settings: Settings) -> tuple[Registry, list[Problem]]:
 
 def load_playbooks(settings: Settings) -> PlaybookRegistry:
     """Load the action catalogue and the playbooks of ``settings.knowledge_dir``; log problems."""
-    registry = PlaybookRegistry.load(settings.knowledge_dir, max_firings=settings.max_firings)
+    registry = PlaybookRegistry.load(
+        settings.knowledge_dir,
+        max_firings=settings.max_firings,
+        limits=FactLimits.from_settings(settings),
+    )
     for problem in registry.problems:
         log.error("%s", problem)
     if registry.problems:

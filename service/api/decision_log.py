@@ -2,17 +2,20 @@
 
 Plain ``def``s, so FastAPI runs them (and their Neo4j reads) in its thread pool. A decision is
 listed once the flusher has written it to Neo4j, normally within a second of its answer.
-Without a case graph these routes answer 503 ``graph-unavailable``.
+Without a case graph these routes answer 503 ``graph-unavailable``. An API key scoped to
+rulesets (an author's key) reads only the decisions of its rulesets; another is a 404.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from service.api.cases import RESPONSES, get_graph
 from service.api.errors import ApiError
+from service.auth.middleware import principal_of
 from service.decisionlog import store
 from service.engine import CasewiseError
 from service.graph.db import Graph
@@ -26,6 +29,14 @@ def _api_error(exc: CasewiseError) -> ApiError:
     status = int(getattr(exc, "status", 422))
     message = str(getattr(exc, "message", exc))
     return ApiError(status, exc.code, message, list(getattr(exc, "details", [])))
+
+
+def key_rulesets(request: Request) -> frozenset[str] | None:
+    """Give the rulesets whose decisions a scoped key may read; None: every ruleset's."""
+    principal = principal_of(request)
+    if principal is None or principal.rulesets is None or "*" in principal.rulesets:
+        return None
+    return principal.rulesets
 
 
 def selection(
@@ -50,6 +61,7 @@ def selection(
 @router.get("", summary="List recorded decisions", responses=RESPONSES)
 def get_decisions(
     graph: GraphDep,
+    request: Request,
     ruleset: Annotated[str | None, Query(description="Only decisions of this ruleset.")] = None,
     version: Annotated[
         str | None, Query(description="Only decisions of this ruleset version (sha256).")
@@ -76,6 +88,7 @@ def get_decisions(
     """Give a page of decisions, newest first, and ``next_cursor`` (null on the last page)."""
     try:
         chosen = selection(ruleset, version, since, until, output, case_opened)
+        chosen = dataclasses.replace(chosen, rulesets=key_rulesets(request))
         decisions, following = store.list_decisions(graph, chosen, limit, cursor)
     except (store.FilterError, store.DecisionNotFound) as exc:
         raise _api_error(exc) from exc
@@ -86,9 +99,10 @@ def get_decisions(
 def get_decision(
     decision_id: Annotated[str, Path(description="The decision's id.")],
     graph: GraphDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Give the decision with its input, outputs, fired rules, facts, caller, time, case."""
     try:
-        return store.get_decision(graph, decision_id)
+        return store.get_decision(graph, decision_id, key_rulesets(request))
     except store.DecisionNotFound as exc:
         raise _api_error(exc) from exc

@@ -2,10 +2,18 @@
 
 A decision whose outputs say ``open_case: true`` opens a case in the graph (see
 ``service.graph.escalation``) and its answer carries ``case_id``. Only those decisions touch
-Neo4j on the request path; every other decision is answered on the event loop without it. A
-client that sends the header ``Idempotency-Key: K`` gets decision id ``K`` (``K.<index>`` for
-batch item ``index``), so asking again finds the case opened the first time instead of opening
-a second one.
+Neo4j on the request path; every other decision is answered on the event loop without it.
+
+A client that sends the header ``Idempotency-Key: K`` gets decision id ``K`` (``K.<index>`` for
+batch item ``index``). The id is claimed in the index of chosen ids beside the spool
+(``service.decisionlog.keys``, shared by the workers) before anything is written: asking again
+from the same caller with the same input gives the first answer (same outputs, same case, nothing
+logged or opened twice); from another caller, for another ruleset or with another input it is a
+409 ``idempotency-conflict``. A batch item id and a single decision's id share that index, so
+they never take each other's place; and the log's writes to Neo4j keep the first record.
+
+A decision asked by an author (a user, or a key with the role author) is a dry run: answered with
+``dry_run: true`` and ``would_open_case``, with no case opened, nothing logged, no id claimed.
 
 Every answered decision is recorded (``service.decisionlog``): the answer leaves only after its
 record is fsynced in the local spool (group commit; a batch is one group), and the flusher
@@ -19,29 +27,39 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_json_object
 from service.api.deps import get_registry, get_settings
 from service.api.errors import ApiError, PayloadTooLarge, describe_error
-from service.api.models import ERRORS, BatchOut, DecisionOut
+from service.api.models import DECISION_ERRORS, BatchOut, DecisionOut
 from service.api.responses import JSON
 from service.auth.middleware import principal_of
-from service.decisionlog import records
+from service.auth.principals import Principal
+from service.decisionlog import keys, records
 from service.decisionlog import store as decisionlog_store
+from service.decisionlog.keys import Claim, Holder, KeyIndex
 from service.decisionlog.log import DecisionLog
 from service.decisionlog.spool import SpoolError
 from service.engine import Registry, Ruleset
 from service.graph import escalation
-from service.graph.db import GraphHandle, GraphUnavailable
+from service.graph.db import GraphError, GraphHandle, GraphUnavailable
 from service.settings import Settings
 
 log = logging.getLogger("casewise.api")
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+# Documents the bearer scheme in OpenAPI; the AuthMiddleware checks the key before a route runs.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="An API key (`casewise keys create`), or a signed-in session cookie.",
+    auto_error=False,
+)
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Security(BEARER)])
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -52,14 +70,17 @@ _KEY_PARAMETER = {
     "in": "header",
     "required": False,
     "description": "The decision id to use (1..90 of A-Z a-z 0-9 . _ : -); asking again with "
-    "the same key opens no second case. Batch item i gets KEY.i.",
+    "the same key, from the same caller with the same input, gives the first answer and opens "
+    "no second case; from another caller or with another input it is a 409. Batch item i gets "
+    "KEY.i.",
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,90}$"},
 }
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,90}$")
 
 _INPUT_BODY = {
     "required": True,
-    "description": "The input object, checked against the ruleset's input schema.",
+    "description": "The input object, checked against the ruleset's input schema "
+    "(GET /v1/rulesets/{name} describes it).",
     "content": {
         "application/json": {
             "schema": {"type": "object", "additionalProperties": True},
@@ -93,14 +114,15 @@ _BATCH_BODY = {
     "/{ruleset}",
     summary="Decide one input",
     response_model=DecisionOut,
-    responses=ERRORS,
+    responses=DECISION_ERRORS,
     openapi_extra={"requestBody": _INPUT_BODY, "parameters": [_KEY_PARAMETER]},
 )
 async def decide(ruleset: str, request: Request) -> JSON:
     """Evaluate the ruleset on the input; give outputs, fired rules, facts and version.
 
     When the outputs say ``open_case: true`` the answer also has ``case_id``: the case the
-    decision opened in the graph (null when no graph is configured).
+    decision opened in the graph (null when no graph is configured). An author's decision is a
+    dry run: ``dry_run: true`` and ``would_open_case``, no case opened, nothing logged.
     """
     return await _decide(request, ruleset)
 
@@ -118,25 +140,54 @@ async def _decide(request: Request, ruleset: str) -> JSON:
     # Evaluation takes well under a millisecond; a thread hop would cost more than it saves.
     # Throughput across cores comes from `casewise serve --workers`.
     decision = target.evaluate(data, decision_id=decision_id).to_dict()
+    principal = principal_of(request)
+    if dry_run(principal):
+        return JSON(_dry_answer(decision))
     decision_log: DecisionLog | None = request.app.state.decision_log
+    handle: GraphHandle = request.app.state.graph
     case_id = None
     if escalation.wants_case(decision["outputs"]):
-        handle: GraphHandle = request.app.state.graph
         case_id = _no_graph(decision) if not handle.configured else case_id_of(decision)
         decision["case_id"] = case_id
-    if case_id is None and decision_log is None:
-        return JSON(decision)  # nothing to write: no case, and the log is off
-    rec = records.record(decision, data, _caller(request), case_id)
+    if case_id is None and decision_log is None and decision_id is None:
+        return JSON(decision)  # nothing to write: no case, the log is off, no id to keep
+    rec = records.record(decision, data, caller_of(principal), case_id)
+    if decision_id is not None:
+        claim = _claim_of(rec, data)
+        index = key_index(request)
+        holder = (await run_in_threadpool(index.claim, [claim]))[0]
+        if holder is not None:
+            first = await run_in_threadpool(_first, handle, claim, holder)
+            if first.record is not None and decision_log is not None:
+                await _record(decision_log, [first.record])  # in case it never reached the spool
+            return JSON(first.answer)
+        try:
+            await _write(request, decision_log, handle, rec, case_id)
+        except Exception:
+            await run_in_threadpool(index.release, [claim])  # nothing answered: free the id
+            raise
+        return JSON(decision)
+    await _write(request, decision_log, handle, rec, case_id)
+    return JSON(decision)
+
+
+async def _write(
+    request: Request,
+    decision_log: DecisionLog | None,
+    handle: GraphHandle,
+    rec: dict[str, Any],
+    case_id: str | None,
+) -> None:
+    """Open the decision's case (if any), then wait until its record is durable."""
     if case_id is not None and not (decision_log is not None and decision_log.graph_down):
         try:
-            await run_in_threadpool(_open_case, request.app.state.graph, rec)
+            await run_in_threadpool(_open_case, handle, rec)
         except GraphUnavailable:
             if decision_log is None:
                 raise
             decision_log.mark_graph_down()  # the flusher opens the case when Neo4j is back
     if decision_log is not None:
         await _record(decision_log, [rec])
-    return JSON(decision)
 
 
 async def _record(decision_log: DecisionLog, recs: list[dict[str, Any]]) -> None:
@@ -147,16 +198,112 @@ async def _record(decision_log: DecisionLog, recs: list[dict[str, Any]]) -> None
         raise ApiError(503, exc.code, str(exc)) from exc
 
 
-def _caller(request: Request) -> str | None:
-    principal = principal_of(request)
+def dry_run(principal: Principal | None) -> bool:
+    """Tell whether a caller's decisions are dry runs: an author's (user or key) are."""
+    return principal is not None and principal.role == "author"
+
+
+def _dry_answer(decision: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **decision,
+        "dry_run": True,
+        "would_open_case": escalation.wants_case(decision["outputs"]),
+    }
+
+
+def caller_of(principal: Principal | None) -> str | None:
+    """Give the caller's name as the log records it (None in open mode)."""
     return None if principal is None else principal.name
+
+
+def _caller_identity(rec: dict[str, Any]) -> str:
+    return rec.get("caller") or ""
+
+
+def key_index(request: Request) -> KeyIndex:
+    """Give the index of chosen decision ids: the decision log's, or (log off) one of its own."""
+    decision_log: DecisionLog | None = request.app.state.decision_log
+    if decision_log is not None and decision_log.keys is not None:
+        return decision_log.keys
+    index: KeyIndex | None = getattr(request.app.state, "decision_keys", None)
+    if index is None:
+        settings: Settings = request.app.state.settings
+        try:
+            index = KeyIndex.beside(settings.spool_dir)
+        except SpoolError as exc:
+            raise ApiError(503, exc.code, str(exc)) from exc
+        request.app.state.decision_keys = index
+    return index
+
+
+def _claim_of(rec: dict[str, Any], data: Any) -> Claim:
+    rec["keyed"] = True  # the flusher tells the index once Neo4j has it
+    return Claim(rec["id"], _caller_identity(rec), rec["ruleset"], keys.digest(data), rec)
+
+
+@dataclass(frozen=True)
+class First:
+    """The first answer under a decision id, and its record while only the spool has it."""
+
+    answer: dict[str, Any]
+    record: dict[str, Any] | None
+
+
+def _first(handle: GraphHandle, claim: Claim, holder: Holder) -> First:
+    """Give the first answer of a replayed id; IdempotencyConflict if the replay differs."""
+    differs = holder.differences(claim)
+    if differs:
+        raise conflict(claim.id, differs)
+    if holder.record is not None:
+        return First(answer_of(holder.record), holder.record)
+    # The record is in Neo4j (the index let go of it once the flusher wrote it).
+    try:
+        found = decisionlog_store.get_decision(handle.prepare(), claim.id)
+    except decisionlog_store.DecisionNotFound:
+        raise ApiError(
+            503,
+            "decision-log-unavailable",
+            f"decision {claim.id!r} was answered before, but its record is not in the decision "
+            "log yet; ask again in a moment",
+        ) from None
+    except GraphError as exc:
+        raise ApiError(
+            503,
+            "graph-unavailable",
+            f"decision {claim.id!r} was answered before, and its answer is in the decision log, "
+            f"which does not answer now ({exc}); ask again when Neo4j is back",
+        ) from exc
+    return First(answer_of(found), None)
+
+
+def conflict(decision_id: str, differs: list[str]) -> ApiError:
+    """Give the 409 of an Idempotency-Key used before by another decision."""
+    what = " and ".join(differs)
+    message = (
+        f"Idempotency-Key {decision_id!r} is the id of an earlier decision with another {what}; "
+        "a key stands for one decision: send a new key for a new decision"
+    )
+    detail = {"field": "Idempotency-Key", "message": f"differs in: {', '.join(differs)}",
+              "value": decision_id}  # fmt: skip
+    return ApiError(409, "idempotency-conflict", message, [detail])
+
+
+_ANSWER_FIELDS = ("id", "ruleset", "version", "outputs", "fired", "facts", "duration_ms")
+
+
+def answer_of(rec: dict[str, Any]) -> dict[str, Any]:
+    """Give the answer a decision got, from its log record."""
+    answer = {name: rec.get(name) for name in _ANSWER_FIELDS}
+    if escalation.wants_case(answer["outputs"] or {}):
+        answer["case_id"] = rec.get("case_id")
+    return answer
 
 
 @router.post(
     "/{ruleset}/batch",
     summary="Decide many inputs",
     response_model=BatchOut,
-    responses=ERRORS,
+    responses=DECISION_ERRORS,
     openapi_extra={"requestBody": _BATCH_BODY, "parameters": [_KEY_PARAMETER]},
 )
 async def decide_batch(
@@ -169,18 +316,30 @@ async def decide_batch(
 
     An item whose decision opens a case gets ``case_id`` as a single decision does (with the
     decision log off and the graph down, that item's answer is a ``graph-unavailable`` error
-    and the others stand). The records of all items are committed as one group.
+    and the others stand). The records of all items are committed as one group. An item whose
+    id (``KEY.i``) an earlier decision took gets that decision's answer if it is the same
+    caller's with the same input, else an ``idempotency-conflict`` error.
     """
     target = registry.get(ruleset)
     prefix = _decision_id(request)
     items = _batch_items(await read_json_object(request), settings.max_batch)
+    principal = principal_of(request)
+    if dry_run(principal):
+        results = await run_in_threadpool(_dry_all, target, items, prefix)
+        return JSON({"results": results})
     handle: GraphHandle = request.app.state.graph
     decision_log: DecisionLog | None = request.app.state.decision_log
-    results, recs = await run_in_threadpool(
-        _decide_all, target, items, handle, prefix, decision_log, _caller(request)
+    index = key_index(request) if prefix is not None else None
+    results, recs, claimed = await run_in_threadpool(
+        _decide_all, target, items, handle, prefix, decision_log, caller_of(principal), index
     )
     if decision_log is not None and recs:
-        await _record(decision_log, recs)
+        try:
+            await _record(decision_log, recs)
+        except ApiError:
+            if index is not None and claimed:  # nothing answered: the ids are free again
+                await run_in_threadpool(index.release, claimed)
+            raise
     return JSON({"results": results})
 
 
@@ -252,6 +411,28 @@ def _batch_items(body: dict[str, Any], max_batch: int) -> list[Any]:
     return items
 
 
+def _item_error(item: Any) -> dict[str, Any]:
+    detail = {"field": "(item)", "message": "must be a JSON object", "value": item}
+    error = ApiError(422, "invalid-input", "batch item must be a JSON object", [detail])
+    return {"error": describe_error(error)[1]}
+
+
+def _dry_all(ruleset: Ruleset, items: list[Any], prefix: str | None) -> list[dict[str, Any]]:
+    """Give each item's dry-run answer (an author's batch): nothing opened or logged."""
+    results: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            results.append(_item_error(item))
+            continue
+        try:
+            decision_id = None if prefix is None else f"{prefix}.{index}"
+            decision = ruleset.evaluate(item, decision_id=decision_id).to_dict()
+            results.append({"decision": _dry_answer(decision)})
+        except Exception as exc:  # one item's failure must not lose the others' answers
+            results.append({"error": describe_error(exc)[1]})
+    return results
+
+
 def _decide_all(
     ruleset: Ruleset,
     items: list[Any],
@@ -259,29 +440,58 @@ def _decide_all(
     prefix: str | None,
     decision_log: DecisionLog | None,
     caller: str | None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Give each item's result, and the records of the decisions made."""
-    results: list[dict[str, Any]] = []
-    recs: list[dict[str, Any]] = []
-    deferred = decision_log is not None and decision_log.graph_down
-    # Without the decision log, once the graph failed, later items that need it fail at once
-    # instead of each waiting out the driver's connection timeout.
-    down: GraphUnavailable | None = None
-    for index, item in enumerate(items):
+    index: KeyIndex | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Claim]]:
+    """Give each item's result, the records of the decisions made (and replayed), and the ids
+    claimed for the decisions made."""
+    results: list[dict[str, Any] | None] = []
+    decided: list[tuple[int, dict[str, Any], dict[str, Any], Any]] = []
+    for number, item in enumerate(items):
         if not isinstance(item, dict):
-            detail = {"field": "(item)", "message": "must be a JSON object", "value": item}
-            error = ApiError(422, "invalid-input", "batch item must be a JSON object", [detail])
-            results.append({"error": describe_error(error)[1]})
+            results.append(_item_error(item))
             continue
         try:
-            decision_id = None if prefix is None else f"{prefix}.{index}"
+            decision_id = None if prefix is None else f"{prefix}.{number}"
             decision = ruleset.evaluate(item, decision_id=decision_id).to_dict()
             case_id = None
             if escalation.wants_case(decision["outputs"]):
                 case_id = _no_graph(decision) if not handle.configured else case_id_of(decision)
                 decision["case_id"] = case_id
             rec = records.record(decision, item, caller, case_id)
-            if case_id is not None and not deferred:
+        except Exception as exc:  # one item's failure must not lose the others' answers
+            results.append({"error": describe_error(exc)[1]})
+            continue
+        results.append(None)
+        decided.append((number, decision, rec, item))
+    recs: list[dict[str, Any]] = []
+    fresh = decided
+    if index is not None and decided:
+        claims = [_claim_of(rec, item) for _, _, rec, item in decided]
+        holders = index.claim(claims)
+        fresh = []
+        for (number, decision, rec, item), claim, holder in zip(
+            decided, claims, holders, strict=True
+        ):
+            if holder is None:
+                fresh.append((number, decision, rec, item))
+                continue
+            try:
+                first = _first(handle, claim, holder)
+            except Exception as exc:
+                results[number] = {"error": describe_error(exc)[1]}
+                continue
+            results[number] = {"decision": first.answer}
+            if first.record is not None:
+                recs.append(first.record)  # in case it never reached the spool
+    deferred = decision_log is not None and decision_log.graph_down
+    # Without the decision log, once the graph failed, later items that need it fail at once
+    # instead of each waiting out the driver's connection timeout.
+    down: GraphUnavailable | None = None
+    failed: list[Claim] = []
+    claimed: list[Claim] = []
+    for number, decision, rec, item in fresh:
+        try:
+            if rec["case_id"] is not None and not deferred:
                 if down is not None:
                     raise down
                 try:
@@ -292,8 +502,14 @@ def _decide_all(
                         raise
                     decision_log.mark_graph_down()  # the flusher opens the case
                     deferred = True
-            results.append({"decision": decision})
+            results[number] = {"decision": decision}
             recs.append(rec)
+            if index is not None:
+                claimed.append(_claim_of(rec, item))
         except Exception as exc:  # one item's failure must not lose the others' answers
-            results.append({"error": describe_error(exc)[1]})
-    return results, recs
+            results[number] = {"error": describe_error(exc)[1]}
+            if index is not None:
+                failed.append(_claim_of(rec, item))
+    if failed and index is not None:
+        index.release(failed)  # not answered as decided: the ids are free again
+    return [r for r in results if r is not None], recs, claimed

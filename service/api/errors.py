@@ -4,16 +4,28 @@
  404   not-found           unknown ruleset, unknown route, unknown case or recommendation
  405   method-not-allowed  a route called with the wrong method
  409   already-decided     an expert decision on a recommendation that was decided before
+ 409   idempotency-        an ``Idempotency-Key`` already used by another caller, for another
+       conflict            ruleset or with another input (``details`` names what differs)
  413   payload-too-large   a body over CASEWISE_MAX_BODY_BYTES, a batch over CASEWISE_MAX_BATCH
+ 415   unsupported-media-  a body on the JSON API not sent as ``application/json`` (UTF-8)
+       type
  422   invalid-input       input that does not fit the ruleset's schema, a case payload that
                            does not fit its model or refers to an unknown party, a body that
-                           is not a JSON object; ``details`` names every bad field
+                           is not a JSON object or that ``service.api.body.parse_json``
+                           refuses (bad UTF-8, a lone surrogate, NaN, a number beyond a double
+                           or 64 bits, too deep, a key twice), a path or query string whose
+                           escapes are not UTF-8; ``details`` names every bad field
  422   decision-failed     the rules could not reach a decision; ``details`` starts with its code
+ 429   too-many-attempts   too many failed key checks or sign-ins from one client or for one
+                           account (``service.auth.throttle``); ``Retry-After`` says when
  500   internal            a bug; the body carries an error id that is logged with the traceback
  503   graph-unavailable   the case graph is not configured (NEO4J_URI unset) or not reachable
  503   decision-log-       a decision's record could not be written to the spool (disk full,
        unavailable         CASEWISE_SPOOL_DIR not writable), so it is not answered as decided
 =====  ==================  ==========================================================
+
+An error never fails on the value it echoes: ``service.api.responses.JSON`` writes what orjson
+cannot (a lone surrogate stored earlier, an integer beyond 64 bits) as text.
 
 A request that prefers HTML (a browser: ``text/html`` in its Accept header, before any JSON)
 gets the same code, message and details as a readable page (``error.html``); a 500 page shows

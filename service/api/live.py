@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from service.api.errors import ApiError
 from service.api.reloading import Reloader
 from service.api.responses import JSON
+from service.api.rulesets import may_see
+from service.auth.middleware import principal_of
 from service.engine.livefiles import FileStatus
 from service.graph.db import GraphHandle
 from service.graph.versions import Kept, VersionKeeper, VersionNotFound, get_version, list_versions
@@ -49,12 +51,19 @@ async def reload(request: Request) -> JSON:
 
 @router.get("/v1/rulesets/status", summary="The load status of every rule file")
 async def all_status(request: Request) -> JSON:
-    """Give every ruleset, playbook and catalogue file: state, version serving, errors."""
+    """Give every ruleset, playbook and catalogue file: state, version serving, errors.
+
+    A key sees only the files of its rulesets (and of playbooks it names)."""
     reloader = _reloader(request)
+    principal = principal_of(request)
+
+    def listed(statuses: list[FileStatus]) -> list[dict[str, Any]]:
+        return [s.to_dict() for s in statuses if may_see(principal, s.name)]
+
     return JSON(
         {
-            "rulesets": [s.to_dict() for s in reloader.registry.statuses()],
-            "playbooks": [s.to_dict() for s in reloader.playbooks.statuses()],
+            "rulesets": listed(reloader.registry.statuses()),
+            "playbooks": listed(reloader.playbooks.statuses()),
         }
     )
 

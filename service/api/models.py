@@ -46,6 +46,18 @@ class DecisionOut(BaseModel):
     values: dict[str, Any] | None = Field(
         None, description="Intermediate values the tables and rules decided (when declared)."
     )
+    case_id: str | None = Field(
+        default=None,
+        description="Only when the outputs say open_case: true: the case the decision opened "
+        "(null without a case graph). Absent from a dry run.",
+    )
+    dry_run: bool | None = Field(
+        default=None,
+        description="Only on an author's decision: true, as nothing was opened or logged.",
+    )
+    would_open_case: bool | None = Field(
+        default=None, description="Only on a dry run: whether the decision would open a case."
+    )
 
 
 class BatchItemOut(BaseModel):
@@ -99,4 +111,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Invalid input (every bad field named) or a decision that failed.",
     },
     500: {"model": ErrorResponse, "description": "Internal error, with an error id."},
+}
+
+# Every answer of the decision routes but 200, in the one error shape.
+DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "No API key or session, or a key not valid."},
+    403: {
+        "model": ErrorResponse,
+        "description": "The caller's role may not decide, or the key is not for the ruleset.",
+    },
+    404: {"model": ErrorResponse, "description": "Unknown ruleset."},
+    409: {
+        "model": ErrorResponse,
+        "description": "Idempotency-Key used before by another caller, ruleset or input "
+        "(idempotency-conflict).",
+    },
+    413: ERRORS[413],
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid input or Idempotency-Key (every bad field named), "
+        "or a decision that failed.",
+    },
+    500: ERRORS[500],
+    503: {
+        "model": ErrorResponse,
+        "description": "The decision log cannot take the record, the case graph does not answer "
+        "(with the log off), or no user store to check the key.",
+    },
 }

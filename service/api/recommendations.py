@@ -11,7 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.cases import RESPONSES, CaseId, GraphDep
+from service.api.cases import (
+    RESPONSES,
+    CaseId,
+    GraphDep,
+    acts_for_named,
+    check_case,
+    check_expert,
+)
 from service.api.models import ErrorResponse
 from service.auth.middleware import principal_of
 from service.graph.models import ID_PATTERN
@@ -56,9 +63,14 @@ def _playbooks(request: Request) -> PlaybookRegistry:
 
 
 def _expert(request: Request, named: str) -> str:
-    """Give the expert who decides: a signed-in expert themself; a system key names one."""
+    """Give the expert who decides: a signed-in expert themself; a system key names one, who
+    must be an existing expert user (else a 422)."""
     principal = principal_of(request)
-    return principal.name if principal is not None and principal.kind == "user" else named
+    if principal is not None and principal.kind == "user":
+        return principal.name
+    if acts_for_named(request):
+        check_expert(request, named, "expert")
+    return named
 
 
 @router.get(
@@ -67,6 +79,7 @@ def _expert(request: Request, named: str) -> str:
 def get_recommendations(case_id: CaseId, graph: GraphDep, request: Request) -> dict[str, Any]:
     """Give the case's recommended next actions, highest score first, each with its reason,
     the facts its rule read and the evidence behind them; none for a closed case."""
+    check_case(graph, request, case_id)
     registry = _playbooks(request)
     items = recommend(graph, registry, registry.actions, case_id)
     return {"case_id": case_id, "recommendations": items}
@@ -77,9 +90,10 @@ def get_recommendations(case_id: CaseId, graph: GraphDep, request: Request) -> d
     summary="What experts did next in similar closed cases",
     responses=RESPONSES,
 )
-def get_similar_actions(case_id: CaseId, graph: GraphDep) -> dict[str, Any]:
+def get_similar_actions(case_id: CaseId, graph: GraphDep, request: Request) -> dict[str, Any]:
     """Give the actions experts took next in the closed cases most like this one (same type;
     overlap of evidence kinds, event history and party roles), each with those cases."""
+    check_case(graph, request, case_id)
     return {"case_id": case_id, "similar_actions": similar_actions(graph, case_id)}
 
 
@@ -92,6 +106,7 @@ def post_accept(
     case_id: CaseId, rid: RecommendationId, body: AcceptIn, graph: GraphDep, request: Request
 ) -> dict[str, Any]:
     """Record that the expert took the recommended action (an event in the case's timeline)."""
+    check_case(graph, request, case_id)
     return {"decision": feedback.accept(graph, case_id, rid, _expert(request, body.expert))}
 
 
@@ -104,6 +119,7 @@ def post_override(
     case_id: CaseId, rid: RecommendationId, body: OverrideIn, graph: GraphDep, request: Request
 ) -> dict[str, Any]:
     """Record that the expert took another action instead, and why."""
+    check_case(graph, request, case_id)
     registry = _playbooks(request)
     expert = _expert(request, body.expert)
     decision = feedback.override(

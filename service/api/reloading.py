@@ -5,6 +5,11 @@ folder, in the calling thread (never the event loop: ``watch`` and the reload ro
 a worker thread), logs what changed or was refused, and hands the versions that started
 serving to the ``VersionKeeper``. ``watch`` is the lifespan task that calls it when watchfiles
 reports a change under either folder.
+
+Each file's load is bounded (``service/engine/limits.py``): its size, its expressions, and
+its time (``CASEWISE_COMPILE_TIMEOUT_S``); what durable_rules would hang on is refused before
+it is built (``service/engine/durable_guard.py``). A file that fails in any way is refused on
+its own, with its problems in the status, and its last good version keeps serving.
 """
 
 from __future__ import annotations

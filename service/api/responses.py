@@ -1,4 +1,10 @@
-"""The JSON response the API sends, built without pydantic so decisions stay fast."""
+"""The JSON response the API sends (built without pydantic so decisions stay fast), and the
+security headers of every response.
+
+A value orjson cannot write is never a failed answer: a string holding a lone surrogate (text
+stored before the edge refused them) is written with the surrogate as a ``\\udXXX`` escape in
+the text, an integer beyond 64 bits as its digits, and anything else as its ``repr``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_INT64 = (-(2**63), 2**64 - 1)
 
 
 def _jsonable(value: Any) -> Any:
@@ -20,8 +29,70 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON: {value!r}")
 
 
+def writable(value: Any) -> Any:
+    """Give ``value`` with every part orjson refuses replaced by text that says what it was."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else str(value)
+    if isinstance(value, dict):
+        return {writable(str(k)): writable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [writable(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "backslashreplace")
+    try:
+        return writable(_jsonable(value))
+    except TypeError:
+        return repr(value)
+
+
 class JSON(JSONResponse):
-    """A JSON response that also writes dates, sets and paths."""
+    """A JSON response that also writes dates, sets and paths, and never fails on a value."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_jsonable)
+        try:
+            return orjson.dumps(content, default=_jsonable)
+        except (orjson.JSONEncodeError, TypeError):
+            return orjson.dumps(writable(content))
+
+
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+"""The Content-Security-Policy of every response: the pages load only /static (no scripts)."""
+DOCS_POLICY = "frame-ancestors 'none'"
+"""The policy of the OpenAPI pages, whose Swagger UI and ReDoc load scripts from a CDN."""
+_SAME_FOR_ALL = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Add the headers that keep every answer out of frames, sniffing and other sites' logs."""
+
+    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.docs_paths = docs_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_POLICY if scope["path"] in self.docs_paths else PAGE_POLICY
+        extra = [*_SAME_FOR_ALL, (b"content-security-policy", policy.encode())]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

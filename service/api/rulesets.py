@@ -10,6 +10,8 @@ from service.api.deps import get_registry
 from service.api.errors import error_response
 from service.api.models import ERRORS, Health, Ready, RulesetDetail, RulesetList
 from service.api.responses import JSON
+from service.auth.middleware import principal_of
+from service.auth.principals import Principal
 from service.engine import Registry, Ruleset
 
 router = APIRouter(tags=["rulesets"])
@@ -34,10 +36,19 @@ _COUNTED = (("inputs", "input"), ("outputs", "output"), ("rules", "rules"), ("ta
 
 
 @router.get("/v1/rulesets", summary="List the served rulesets", response_model=RulesetList)
-async def list_rulesets(registry: RegistryDep) -> JSON:
-    """Give every served ruleset, sorted by name."""
+async def list_rulesets(request: Request, registry: RegistryDep) -> JSON:
+    """Give every served ruleset the caller may use, sorted by name (a key: its rulesets)."""
+    principal = principal_of(request)
     served = sorted(registry, key=lambda r: r.name)
-    return JSON({"rulesets": [summary(r) for r in served]})
+    return JSON({"rulesets": [summary(r) for r in served if may_see(principal, r.name)]})
+
+
+def may_see(principal: Principal | None, name: str | None) -> bool:
+    """Tell whether the caller may see ruleset ``name``: a key only its own rulesets (a file
+    that names none is nobody's), everyone else every ruleset."""
+    if principal is None or principal.rulesets is None:
+        return True
+    return name is not None and principal.may_use(name)
 
 
 @router.get(

@@ -29,7 +29,8 @@ def get_suggestions(
         float | None, Query(gt=0, le=1, description="Override rate from which a rule is listed.")
     ] = None,
     min_decisions: Annotated[
-        int | None, Query(ge=1, description="Fewest decisions on a rule before it is judged.")
+        int | None,
+        Query(ge=1, le=2**31, description="Fewest decisions on a rule before it is judged."),
     ] = None,
     playbook: Annotated[str | None, Query(description="Only this playbook's rules.")] = None,
     ruleset: Annotated[

@@ -1,35 +1,49 @@
 """Checks every request against the policy: an API key or a signed-in session with the role.
 
-=====  =================  ===========================================================
- 401   unauthenticated    no key or session (a browser asking for a page is sent to /signin)
- 403   forbidden          the caller's role may not call the route, or the key is not for
-                          the ruleset
- 503   auth-unavailable   no user store: NEO4J_URI unset and CASEWISE_AUTH not ``off``
-=====  =================  ===========================================================
+=====  ==================  ==========================================================
+ 401   unauthenticated     no key or session, a key that is not valid, a session that ended
+                           (a browser asking for a page is sent to /signin)
+ 403   forbidden           the caller's role may not call the route, the key is not for the
+                           ruleset, or the route has no rule in the policy (no one may call it)
+ 403   csrf-failed         a session cookie on a request that changes something, without the
+                           session's CSRF token (X-CSRF-Token) or a same-site Origin/Referer
+ 429   too-many-attempts   too many failed keys or sign-ins from the address or for the
+                           account (service/auth/throttle.py); Retry-After says how long
+ 503   auth-unavailable    no user store: NEO4J_URI unset and CASEWISE_AUTH not ``off``
+=====  ==================  ==========================================================
+
+A route with no rule is refused to everyone (deny by default); a path the app does not serve
+still gets its 404 or 405 from the app.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.errors import error_object, prefers_html, respond
-from service.auth.policy import POLICY, Policy
+from service.auth.policy import POLICY, Policy, Rule
 from service.auth.principals import Principal
-from service.auth.sessions import Sessions
-from service.auth.store import KeyCache, UserStore, check_key
+from service.auth.sessions import CSRF_HEADER, Sessions, session_id
+from service.auth.store import KeyCache, UserStore, parse_key, verify_key
+from service.auth.throttle import Throttle, too_many
 from service.graph.db import GraphError
 
 log = logging.getLogger("casewise.auth")
 
 BEARER = "bearer "
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Public paths that never look at the session: probes and static files answer fast, always.
+NO_SESSION = ("/static/", "/healthz", "/readyz")
 
 
 @dataclass
@@ -40,6 +54,15 @@ class Auth:
     sessions: Sessions
     enabled: bool = True
     keys: KeyCache = field(default_factory=KeyCache)
+    throttle: Throttle = field(default_factory=Throttle)
+
+
+class Refused(Exception):
+    """A request the middleware answers itself, with ``response``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 def principal_of(request: Request) -> Principal | None:
@@ -54,6 +77,17 @@ def session_of(request: Request) -> dict[str, Any]:
     return session
 
 
+def client_of(request: Request) -> str:
+    """Give the caller's address (uvicorn puts a trusted proxy's X-Forwarded-For there)."""
+    return request.client.host if request.client else "unknown"
+
+
+def too_many_attempts(request: Request, seconds: int) -> Response:
+    """Give the 429 answer to an attempt refused by the throttle."""
+    error = error_object("too-many-attempts", too_many(seconds), [{"retry_after": seconds}])
+    return respond(request, 429, error, {"Retry-After": str(seconds)})
+
+
 class AuthMiddleware:
     """Lets a request through only if the caller's role may call its route."""
 
@@ -66,48 +100,55 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = self.policy.find(scope["method"], scope["path"])
-        key = _bearer(scope)
+        request = Request(scope)
+        try:
+            await self._check(request)
+        except Refused as refused:
+            await refused.response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _check(self, request: Request) -> None:
+        """Return if the request may go on (its principal and session in its state)."""
+        scope = request.scope
         state = scope.setdefault("state", {})
-        principal = None
+        found = self.policy.find(scope["method"], scope["path"])
+        if found is None and _served(scope):
+            # A route the app serves but the policy does not name: no one may call it.
+            message = (
+                f"{scope['method']} {scope['path']} has no rule in service/auth/policy.py "
+                f"ROUTES, so no one may call it"
+            )
+            raise Refused(respond(request, 403, error_object("forbidden", message)))
         if found is None or found[0].roles is None or not self.auth.enabled:
             # Public, open, or no such route (404 or 405): only the pages' session matters,
             # for the header that shows who is signed in and the CSRF token of the forms.
-            if not scope["path"].startswith("/static/"):
-                session = self.auth.sessions.read(Request(scope))
+            if not scope["path"].startswith(NO_SESSION):
+                session = self.auth.sessions.read(request)
                 state["session"] = session
-                state["principal"] = self.auth.sessions.principal(session)
-            await self.app(scope, receive, send)
+                if prefers_html(request):
+                    state["principal"] = await self._session_principal(request, session, True)
             return
         rule, params = found
-        request = Request(scope)
         if self.auth.store is None:
             error = error_object(
                 "auth-unavailable",
                 "no user store: set NEO4J_URI to the graph that holds users and keys, "
                 "or CASEWISE_AUTH=off to serve without sign-in (development only)",
             )
-            await respond(request, 503, error)(scope, receive, send)
-            return
+            raise Refused(respond(request, 503, error))
+        key = _bearer(scope)
+        principal: Principal | None
         if key is not None:
-            principal = self.auth.keys.get(key)
-            if principal is None:
-                try:
-                    principal = await run_in_threadpool(check_key, self.auth.store, key)
-                except GraphError as exc:
-                    status = exc.status if exc.status != 500 else 503
-                    error = error_object("auth-unavailable", f"cannot check the key: {exc}")
-                    await respond(request, status, error)(scope, receive, send)
-                    return
-                if principal is not None:
-                    self.auth.keys.put(key, principal)
+            principal = await self._key_principal(request, self.auth.store, key)
         else:
             session = self.auth.sessions.read(request)
             state["session"] = session
-            principal = self.auth.sessions.principal(session)
+            principal = await self._session_principal(request, session)
         if principal is None:
-            await self._unauthenticated(request, key is not None)(scope, receive, send)
-            return
+            raise Refused(_unauthenticated(request, key is not None))
+        if key is None and scope["method"] not in SAFE_METHODS:
+            _check_csrf(request, state["session"], rule)
         state["principal"] = principal
         assert rule.roles is not None
         if principal.role not in rule.roles:
@@ -116,30 +157,146 @@ class AuthMiddleware:
                 f"{principal.name} ({principal.role}) may not {scope['method']} "
                 f"{scope['path']}; it needs the role {roles}"
             )
-            await respond(request, 403, error_object("forbidden", message))(scope, receive, send)
-            return
+            raise Refused(respond(request, 403, error_object("forbidden", message)))
         if rule.scoped and not principal.may_use(str(params.get(rule.scoped, ""))):
             message = (
                 f"the key {principal.name!r} is not for ruleset "
                 f"{params.get(rule.scoped)!r}; create a key with --rulesets naming it"
             )
-            await respond(request, 403, error_object("forbidden", message))(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+            raise Refused(respond(request, 403, error_object("forbidden", message)))
 
-    @staticmethod
-    def _unauthenticated(request: Request, had_key: bool) -> Any:
-        if not had_key and request.method == "GET" and prefers_html(request):
-            query = f"?{request.url.query}" if request.url.query else ""
-            target = quote(request.url.path + query)
-            return RedirectResponse(f"/signin?next={target}", status_code=303)
-        message = (
-            "the API key is not valid; create one with `casewise keys create`"
-            if had_key
-            else "sign in at /signin, or send an API key as 'Authorization: Bearer cw_...'"
-        )
-        headers = {"WWW-Authenticate": "Bearer"}
-        return respond(request, 401, error_object("unauthenticated", message), headers)
+    async def _key_principal(self, request: Request, store: UserStore, key: str) -> Principal:
+        """Give the principal of a valid key; raise Refused (401, 429 or 503) otherwise.
+
+        Cheap refusals come first: a key of the wrong shape needs no lookup, an id that is not
+        stored no hash, and a client or key id with too many failures neither.
+        """
+        principal = self.auth.keys.get(key)
+        if principal is not None:
+            return principal
+        throttle, client = self.auth.throttle, client_of(request)
+        parts = parse_key(key)
+        account = f"key:{parts[0]}" if parts else None
+        wait = throttle.retry_after(client, account)
+        if wait is not None:
+            raise Refused(too_many_attempts(request, wait))
+        if parts is None:
+            throttle.failed(client, None)
+            raise Refused(
+                _unauthenticated(request, True, "it is not of the shape cw_<id>_<secret>")
+            )
+        try:
+            record = await run_in_threadpool(store.find_key, parts[0])
+        except GraphError as exc:
+            raise Refused(_unavailable(request, exc, "key")) from exc
+        if record is None:
+            throttle.failed(client, account)
+            raise Refused(_unauthenticated(request, True))
+        async with throttle.slot():
+            # Checked again: failures counted while this request waited for its slot count too.
+            wait = throttle.retry_after(client, account)
+            if wait is not None:
+                raise Refused(too_many_attempts(request, wait))
+            principal = await throttle.hash_check(verify_key, record, parts[1])
+        if principal is None:
+            throttle.failed(client, account)
+            raise Refused(_unauthenticated(request, True))
+        self.auth.keys.put(key, principal)
+        return principal
+
+    async def _session_principal(
+        self, request: Request, session: dict[str, Any], quiet: bool = False
+    ) -> Principal | None:
+        """Give the user of a stored, unexpired session; None for a visitor or an ended one.
+
+        ``quiet``: a graph that does not answer means no user (a public page), not a 503.
+        """
+        token = Sessions.token(session)
+        store = self.auth.store
+        if token is None or store is None:
+            return None
+        try:
+            return await run_in_threadpool(store.find_session, session_id(token))
+        except GraphError as exc:
+            if quiet:
+                return None
+            raise Refused(_unavailable(request, exc, "session")) from exc
+
+
+def _served(scope: Scope) -> bool:
+    """Tell whether a route of the app takes this method and path (not a 404 or 405)."""
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", ())
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+
+def _check_csrf(request: Request, session: dict[str, Any], rule: Rule) -> None:
+    """Raise Refused (403 csrf-failed) unless a cookie-authenticated change comes from this site.
+
+    The session's token in X-CSRF-Token, or an Origin (else Referer) of this host, will do.
+    With neither, only a page form's route lets the request on: its handler checks the form's
+    token (service/web/signin.py ``check_csrf``).
+    """
+    given = request.headers.get(CSRF_HEADER)
+    expected = session.get("c")
+    if given is not None:
+        if isinstance(expected, str) and secrets.compare_digest(given, expected):
+            return
+        problem = f"the {CSRF_HEADER} header is not the session's CSRF token"
+    else:
+        source = request.headers.get("origin") or request.headers.get("referer")
+        if source is None:
+            if rule.form:
+                return
+            problem = f"it has neither an Origin header nor the {CSRF_HEADER} header"
+        elif _same_site(source, request):
+            return
+        else:
+            problem = f"it comes from {source[:200]!r}, not from this site"
+    message = (
+        f"{request.method} {request.url.path} with a session cookie is refused: {problem}; "
+        f"send the session's CSRF token as {CSRF_HEADER}, or use an API key"
+    )
+    raise Refused(respond(request, 403, error_object("csrf-failed", message)))
+
+
+def _same_site(source: str, request: Request) -> bool:
+    """Tell whether an Origin or Referer names this host (and port)."""
+    try:
+        parts = urlsplit(source)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host = request.headers.get("host", "")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    theirs = parts.hostname + ("" if port in (None, default) else f":{port}")
+    ours = host.lower()
+    for suffix in (":80", ":443"):
+        ours = ours.removesuffix(suffix)
+    return theirs.lower() == ours
+
+
+def _unauthenticated(request: Request, had_key: bool, why: str = "") -> Response:
+    if not had_key and request.method == "GET" and prefers_html(request):
+        query = f"?{request.url.query}" if request.url.query else ""
+        target = quote(request.url.path + query)
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    message = (
+        f"the API key is not valid{'; ' + why if why else ''}; "
+        "create one with `casewise keys create`"
+        if had_key
+        else "sign in at /signin, or send an API key as 'Authorization: Bearer cw_...'"
+    )
+    headers = {"WWW-Authenticate": "Bearer"}
+    return respond(request, 401, error_object("unauthenticated", message), headers)
+
+
+def _unavailable(request: Request, exc: GraphError, what: str) -> Response:
+    status = exc.status if exc.status != 500 else 503
+    error = error_object("auth-unavailable", f"cannot check the {what}: {exc}")
+    return respond(request, status, error)
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -4,6 +4,9 @@ Every route the app serves must have a rule here: ``create_app`` refuses to star
 (``check_routes``), and ``tests/unit/test_auth_routes.py`` calls every route as every role.
 ``PUBLIC`` routes need no one; the others list the roles that may call them. A ``scoped`` rule
 names the path parameter that holds a ruleset: an API key may ask only for its own rulesets.
+A ``form`` rule is a page's POST form, whose handler checks the form's CSRF token itself; any
+other change made with a session cookie needs the X-CSRF-Token header or a same-site Origin
+(service/auth/middleware.py). A route missing here is refused to everyone, also at run time.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Rule:
 
     roles: frozenset[Role] | None
     scoped: str | None = None
+    form: bool = False
 
 
 PUBLIC = Rule(None)
@@ -32,6 +36,8 @@ CASE_READERS = Rule(frozenset({"system", "expert", "author"}))
 CASE_WRITERS = Rule(frozenset({"system"}))
 DECIDERS = Rule(frozenset({"system", "expert"}))
 PAGE_READERS = Rule(frozenset({"expert", "author", "admin"}))
+EXPERT_FORM = Rule(frozenset({"expert"}), form=True)
+AUTHOR_FORM = Rule(frozenset({"author", "admin"}), form=True)
 
 ROUTES: dict[tuple[str, str], Rule] = {
     # OpenAPI documents, probes, static files and signing in stay public.
@@ -82,15 +88,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): PAGE_READERS,
     ("GET", "/cases"): PAGE_READERS,
     ("GET", "/cases/{case_id}"): PAGE_READERS,
-    ("POST", "/cases/{case_id}/assign"): Rule(frozenset({"expert"})),
-    ("POST", "/cases/{case_id}/recommendations/{rid}/accept"): Rule(frozenset({"expert"})),
-    ("POST", "/cases/{case_id}/recommendations/{rid}/override"): Rule(frozenset({"expert"})),
+    ("POST", "/cases/{case_id}/assign"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/recommendations/{rid}/accept"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/recommendations/{rid}/override"): EXPERT_FORM,
     ("GET", "/dashboard"): PAGE_READERS,
     ("GET", "/rules"): PAGE_READERS,
     ("GET", "/rules/{name}"): PAGE_READERS,
     # Authors (and admins) replay history on a changed rule file (service/web/simulate.py).
     ("GET", "/rules/{name}/simulate"): Rule(frozenset({"author", "admin"})),
-    ("POST", "/rules/{name}/simulate"): Rule(frozenset({"author", "admin"})),
+    ("POST", "/rules/{name}/simulate"): AUTHOR_FORM,
 }
 # Mounted apps: every path under the prefix.
 MOUNTS = ("/static",)
@@ -100,13 +106,12 @@ class Policy:
     """Finds the rule of a request by its method and path (HEAD as GET)."""
 
     def __init__(self, routes: dict[tuple[str, str], Rule]) -> None:
-        self._exact: dict[tuple[str, str], Rule] = {}
+        # Exact paths are read from the table itself (a test may add a route with its rule).
+        self._exact = routes
         self._patterns: list[tuple[str, re.Pattern[str], Rule]] = []
         for (method, path), rule in routes.items():
             if "{" in path:
                 self._patterns.append((method, compile_path(path)[0], rule))
-            else:
-                self._exact[(method, path)] = rule
 
     def find(self, method: str, path: str) -> tuple[Rule, dict[str, Any]] | None:
         """Give the rule and path parameters of a request; None for a path with no rule."""

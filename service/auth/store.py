@@ -6,8 +6,14 @@ Errors::
     └── (GraphError from service.graph.db when Neo4j fails)
 
 An API key is ``cw_<id>_<secret>``: the id finds the stored key, the secret is checked against
-its argon2 hash. Verifying a hash takes tens of milliseconds on purpose, so ``KeyCache`` keeps
-a verified key (by the SHA-256 of the whole key, never the key itself) for a short time.
+its argon2 hash. A key that is not of that shape is refused without a lookup, and an id that is
+not stored without a hash. Verifying a hash takes tens of milliseconds (and 64 MiB) on purpose,
+so ``KeyCache`` keeps a verified key (by the SHA-256 of the whole key, never the key itself) for
+a short time, and ``service.auth.throttle`` bounds how many are checked.
+
+A signed-in session is a ``Session`` node ``{id, user, created_at, expires_at}``, unconnected to
+anything, whose ``id`` is the SHA-256 of the session token the cookie carries: made at sign-in,
+deleted at sign-out, looked up on every request together with the user's current role.
 """
 
 from __future__ import annotations
@@ -55,6 +61,24 @@ MATCH (k:ApiKey {id: $id})
 RETURN k.name AS name, k.secret_hash AS secret_hash, k.rulesets AS rulesets,
        coalesce(k.role, 'system') AS role
 """
+CREATE_SESSION: LiteralString = """
+CREATE (:Session {id: $id, user: $user, created_at: datetime(),
+                  expires_at: datetime() + duration({seconds: $seconds})})
+"""
+# A session is as good as its user: one whose user is gone (or loses its role) ends at once.
+FIND_SESSION: LiteralString = """
+MATCH (s:Session {id: $id}) WHERE s.expires_at > datetime()
+MATCH (u:User {name: s.user})
+RETURN u.name AS name, u.role AS role
+"""
+DELETE_SESSION: LiteralString = """
+MATCH (s:Session {id: $id}) DELETE s
+"""
+# Run at each sign-in, so expired sessions do not pile up (bounded per run).
+DELETE_EXPIRED_SESSIONS: LiteralString = """
+MATCH (s:Session) WHERE s.expires_at <= datetime()
+WITH s LIMIT 1000 DELETE s
+"""
 
 
 class AuthError(CasewiseError):
@@ -86,6 +110,9 @@ class UserStore(Protocol):
     def find_user(self, name: str) -> UserRecord | None: ...
     def save_key(self, key: KeyRecord) -> None: ...
     def find_key(self, key_id: str) -> KeyRecord | None: ...
+    def save_session(self, session_id: str, user: str, seconds: int) -> None: ...
+    def find_session(self, session_id: str) -> Principal | None: ...
+    def delete_session(self, session_id: str) -> None: ...
 
 
 class Neo4jStore:
@@ -126,6 +153,23 @@ class Neo4jStore:
         rulesets = tuple(row["rulesets"] or ())
         return KeyRecord(key_id, row["name"], row["secret_hash"], rulesets, row["role"])
 
+    def save_session(self, session_id: str, user: str, seconds: int) -> None:
+        self._g().write_many(
+            [
+                (DELETE_EXPIRED_SESSIONS, {}),
+                (CREATE_SESSION, {"id": session_id, "user": user, "seconds": seconds}),
+            ]
+        )
+
+    def find_session(self, session_id: str) -> Principal | None:
+        rows = self._g().read(FIND_SESSION, id=session_id)
+        if not rows or rows[0]["role"] not in USER_ROLES:
+            return None
+        return Principal(rows[0]["name"], rows[0]["role"])
+
+    def delete_session(self, session_id: str) -> None:
+        self._g().write(DELETE_SESSION, id=session_id)
+
 
 class MemoryStore:
     """Users and keys in dicts: for tests and for a process without a graph."""
@@ -133,6 +177,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self.users: dict[str, UserRecord] = {}
         self.keys: dict[str, KeyRecord] = {}
+        # session id: (user name, expiry as time.time())
+        self.sessions: dict[str, tuple[str, float]] = {}
 
     def save_user(self, user: UserRecord) -> None:
         self.users[user.name] = user
@@ -145,6 +191,19 @@ class MemoryStore:
 
     def find_key(self, key_id: str) -> KeyRecord | None:
         return self.keys.get(key_id)
+
+    def save_session(self, session_id: str, user: str, seconds: int) -> None:
+        self.sessions[session_id] = (user, time.time() + seconds)
+
+    def find_session(self, session_id: str) -> Principal | None:
+        user, expires = self.sessions.get(session_id, ("", 0.0))
+        record = self.users.get(user)
+        if record is None or expires <= time.time():
+            return None
+        return Principal(record.name, record.role)
+
+    def delete_session(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
 
 
 def add_user(store: UserStore, name: str, role: str, password: str) -> UserRecord:
@@ -164,7 +223,16 @@ def add_user(store: UserStore, name: str, role: str, password: str) -> UserRecor
 
 def check_password(store: UserStore, name: str, password: str) -> Principal | None:
     """Give the user if ``password`` is theirs; None otherwise (unknown name or wrong password)."""
-    user = store.find_user(name) if re.fullmatch(NAME_PATTERN, name) else None
+    return verify_password(find_user(store, name), password)
+
+
+def find_user(store: UserStore, name: str) -> UserRecord | None:
+    """Give the stored user called ``name``; None for a name no user can have, without a lookup."""
+    return store.find_user(name) if re.fullmatch(NAME_PATTERN, name) else None
+
+
+def verify_password(user: UserRecord | None, password: str) -> Principal | None:
+    """Give the user if ``password`` is theirs (one argon2 check, also for no user: same time)."""
     try:
         HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -192,14 +260,22 @@ def create_key(store: UserStore, name: str, rulesets: list[str], role: str = "sy
 
 def check_key(store: UserStore, key: str) -> Principal | None:
     """Give the key's principal if ``key`` is a stored key with the right secret; else None."""
+    parts = parse_key(key)
+    record = store.find_key(parts[0]) if parts else None
+    return verify_key(record, parts[1]) if parts and record else None
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """Give the id and the secret of a key of the shape ``cw_<id>_<secret>``; None otherwise."""
     match = KEY_PATTERN.fullmatch(key)
-    record = store.find_key(match.group(1)) if match else None
-    secret = match.group(2) if match else key
+    return (match.group(1), match.group(2)) if match else None
+
+
+def verify_key(record: KeyRecord, secret: str) -> Principal | None:
+    """Give the key's principal if ``secret`` is the stored key's (one argon2 check); else None."""
     try:
-        HASHER.verify(record.secret_hash if record else _DUMMY_HASH, secret)
+        HASHER.verify(record.secret_hash, secret)
     except (VerificationError, InvalidHashError):
-        return None
-    if record is None:
         return None
     return Principal(record.name, record.role, "key", frozenset(record.rulesets))
 

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from service.decisionlog import queries as q
+from service.decisionlog.keys import KeyIndex
 from service.decisionlog.records import row
 from service.decisionlog.spool import Segment, Spool
 from service.graph.db import GraphError, GraphHandle, GraphUnavailable
@@ -51,8 +52,11 @@ def _row(rec: dict[str, Any], segment: Segment) -> dict[str, Any] | None:
 class Flusher:
     """Moves records from the spool to the graph on a thread of its own."""
 
-    def __init__(self, spool: Spool, handle: GraphHandle, batch: int = BATCH) -> None:
+    def __init__(
+        self, spool: Spool, handle: GraphHandle, batch: int = BATCH, keys: KeyIndex | None = None
+    ) -> None:
         self.spool = spool
+        self.keys = keys  # told which records Neo4j holds, so it can let go of their answers
         self.handle = handle
         self.batch = batch
         self.graph_down = False  # the last write failed as Neo4j was unavailable
@@ -141,6 +145,10 @@ class Flusher:
                 return
             if rows:
                 self.write(rows)
+                if self.keys is not None:
+                    keyed = [r["id"] for r in rows if r.get("keyed")]
+                    if keyed:
+                        self.keys.written(keyed)
             segment.offset = end
             self.written += len(rows)
 

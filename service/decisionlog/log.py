@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from service.decisionlog.flusher import Flusher
+from service.decisionlog.keys import KeyIndex
 from service.decisionlog.spool import Spool, encode
 from service.graph.db import GraphHandle
 from service.settings import Settings
@@ -24,9 +25,10 @@ def spool_folder(settings: Settings) -> Path:
 class DecisionLog:
     """Records decisions durably (the spool) and moves them to Neo4j (the flusher)."""
 
-    def __init__(self, spool: Spool, flusher: Flusher | None) -> None:
+    def __init__(self, spool: Spool, flusher: Flusher | None, keys: KeyIndex | None = None) -> None:
         self.spool = spool
         self.flusher = flusher
+        self.keys = keys  # the decision ids clients chose (Idempotency-Key), shared by workers
 
     @classmethod
     def start(cls, settings: Settings, handle: GraphHandle) -> DecisionLog | None:
@@ -36,9 +38,10 @@ class DecisionLog:
             return None
         spool = Spool(spool_folder(settings))
         spool.start()
+        keys = KeyIndex.beside(settings.spool_dir)
         flusher = None
         if handle.configured:
-            flusher = Flusher(spool, handle)
+            flusher = Flusher(spool, handle, keys=keys)
             flusher.start()
         else:
             log.warning(
@@ -46,7 +49,7 @@ class DecisionLog:
                 "starts with a graph",
                 spool.directory,
             )
-        return cls(spool, flusher)
+        return cls(spool, flusher, keys)
 
     @property
     def graph_down(self) -> bool:

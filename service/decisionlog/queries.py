@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-# One row per spooled record. Every write MERGEs on ids, so a record written twice (a crash
-# between the Neo4j commit and the spool's deletion) still leaves one decision, one DECIDED_BY
-# and one OPENED. The case (escalation.case_fields) is created with its decision, also for a
-# decision answered while Neo4j was down. case_outcome / case_closed_at are never touched here.
+# One row per spooled record. The first record written for a decision id wins: a later record
+# with the same id (another caller's, or another input's, under a reused Idempotency-Key) changes
+# nothing, as the node is only set ON CREATE and the rest of the write goes on only for the record
+# that created it (``record_digest``). The same record written twice (a crash between the Neo4j
+# commit and the spool's deletion, or the request path and the flusher) still leaves one decision,
+# one DECIDED_BY and one OPENED, as those MERGE. The case (escalation.case_fields) is created with
+# its decision, also for a decision answered while Neo4j was down. case_outcome / case_closed_at
+# are never touched here.
 WRITE_DECISIONS: LiteralString = """
 UNWIND $rows AS row
 MERGE (d:RoutingDecision {id: row.id})
-SET d += row.props, d += row.out, d.at = datetime(row.at)
+ON CREATE SET d += row.props, d += row.out, d.at = datetime(row.at)
+WITH d, row
+WHERE d.record_digest = row.props.record_digest
 MERGE (v:RulesetVersion {hash: row.version})
 ON CREATE SET v.name = row.props.ruleset, v.kind = 'ruleset'
 MERGE (d)-[:DECIDED_BY]->(v)
@@ -51,6 +57,7 @@ MATCH (d:RoutingDecision)
 WHERE d.at >= $since AND d.at < $until AND d.at <= $upto
   AND ($after_id IS NULL OR d.at < $upto OR d.id < $after_id)
   AND ($ruleset IS NULL OR d.ruleset = $ruleset)
+  AND ($rulesets IS NULL OR d.ruleset IN $rulesets)
   AND ($version IS NULL OR d.version = $version)
   AND ($case_opened IS NULL OR EXISTS { (d)-[:OPENED]->(:Case) } = $case_opened)
   AND all(f IN $outputs WHERE d[f.key] = f.value)

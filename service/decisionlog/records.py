@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,12 @@ def _text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def record_digest(rec: Mapping[str, Any]) -> str:
+    """Give the SHA-256 of a record: the same for the same record written again, different for
+    another decision that reuses its id (WRITE_DECISIONS lets only the first one write)."""
+    return hashlib.sha256(orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 def row(rec: Mapping[str, Any]) -> dict[str, Any]:
     """Give the WRITE_DECISIONS row of a spooled record."""
     outputs = rec.get("outputs") or {}
@@ -70,7 +77,9 @@ def row(rec: Mapping[str, Any]) -> dict[str, Any]:
             "duration_ms": rec.get("duration_ms"),
             "case_opened": bool(rec.get("case_opened")),
             "case_id": case_id,
+            "record_digest": record_digest(rec),
         },
         "out": {OUTPUT_PREFIX + key: scalar_text(value) for key, value in outputs.items()},
         "case": case,
+        "keyed": bool(rec.get("keyed")),  # its id is in the index of chosen ids
     }

@@ -15,6 +15,7 @@ from service.decisionlog import queries as q
 from service.decisionlog.records import OUTPUT_PREFIX, row, scalar_text
 from service.engine import CasewiseError
 from service.graph.db import Graph
+from service.graph.models import time_problem
 
 MAX_LIMIT = 500
 # The open ends of a time range.
@@ -58,10 +59,12 @@ class Filter:
     until: dt.datetime | None = None
     outputs: list[tuple[str, str]] = field(default_factory=list)  # (field, JSON text)
     case_opened: bool | None = None
+    rulesets: frozenset[str] | None = None  # the caller's rulesets (a scoped key); None: all
 
     def params(self) -> dict[str, Any]:
         return {
             "ruleset": self.ruleset,
+            "rulesets": None if self.rulesets is None else sorted(self.rulesets),
             "version": self.version,
             "since": self.since or EARLIEST,
             "until": self.until or LATEST,
@@ -70,8 +73,15 @@ class Filter:
         }
 
 
+def utc_time(value: dt.datetime) -> dt.datetime:
+    """Give ``value`` as an aware UTC datetime (UTC when it names no offset); check it first."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 def parse_time(name: str, value: str | None) -> dt.datetime | None:
-    """Give an ISO 8601 time as an aware datetime (UTC when it names no offset)."""
+    """Give an ISO 8601 time as an aware UTC datetime (UTC when it names no offset)."""
     if value is None or value == "":
         return None
     try:
@@ -80,7 +90,10 @@ def parse_time(name: str, value: str | None) -> dt.datetime | None:
         raise FilterError(
             name, value, "must be an ISO 8601 time, e.g. 2026-11-29T10:00:00Z"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    problem = time_problem(parsed)
+    if problem:
+        raise FilterError(name, value, problem)
+    return utc_time(parsed)
 
 
 def parse_output(value: str) -> tuple[str, str]:
@@ -116,7 +129,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, decision_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        return dt.datetime.fromisoformat(at), str(decision_id)
+        parsed = dt.datetime.fromisoformat(at)
+        if time_problem(parsed) or not isinstance(decision_id, str):
+            raise ValueError(at)
+        return utc_time(parsed), decision_id
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise FilterError(
             "cursor", cursor, "is not a cursor this service gave; use next_cursor as given"
@@ -138,10 +154,13 @@ def decision_out(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def get_decision(graph: Graph, decision_id: str) -> dict[str, Any]:
-    """Give one decision; DecisionNotFound if it is not in the log."""
+def get_decision(
+    graph: Graph, decision_id: str, rulesets: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Give one decision; DecisionNotFound if it is not in the log, or (``rulesets`` given:
+    a scoped key's) not of one of ``rulesets``, so that its existence is not told."""
     rows = graph.read(q.GET_DECISION, id=decision_id)
-    if not rows:
+    if not rows or rulesets is not None and rows[0]["decision"]["ruleset"] not in rulesets:
         raise DecisionNotFound(decision_id)
     return decision_out(rows[0]["decision"])
 

@@ -14,11 +14,11 @@ import importlib
 import itertools
 import math
 import random
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from . import ir
+from .regex import Pattern
 from .schema import FieldSpec
 
 ABSENT: Any = object()  # the field is left out of the input
@@ -121,7 +121,7 @@ def field_values(
     return values or [ABSENT]
 
 
-def pattern_sample(pattern: re.Pattern[str]) -> str | None:
+def pattern_sample(pattern: Pattern) -> str | None:
     """A short text the whole pattern matches, or None if this simple walk cannot find one."""
     # the stdlib's own regex parser (private, so untyped); every sample is checked below
     parser: Any = importlib.import_module("re._parser")
@@ -148,7 +148,7 @@ def pattern_sample(pattern: re.Pattern[str]) -> str | None:
         return "".join(out)
 
     try:
-        text = walk(parser.parse(pattern.pattern, pattern.flags))
+        text = walk(parser.parse(pattern.pattern))
     except Exception:  # an unusual pattern: no sample, the field is left to its other values
         return None
     return text if pattern.fullmatch(text) else None

@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ir
+from . import durable_guard, ir
 
 INPUT_KEY = "d"  # the input's fields live under this key of the engine's fact
 TODAY_KEY = "tdy"
@@ -99,9 +99,26 @@ def may_hold_without_facts(node: ir.Node) -> bool:
 
 
 def condition(node: ir.Node, atoms: Atoms) -> dict[str, Any]:
-    """The engine condition for a rule or row: on the input, or on the current facts."""
-    kind = CURRENT_FACT if ir.has_fact(node) else INPUT_FACT
-    return {"$and": [{"$t": kind}, _native(node, atoms)]}
+    """The engine condition for a rule or row: on the input, or on the current facts.
+
+    durable_rules refuses a rule with more than ``MAX_GROUPS`` and/or groups (error 113):
+    such a condition is computed in Python as one atom, or refused if it reads fact().
+    """
+    facts = ir.has_fact(node)
+    kind = CURRENT_FACT if facts else INPUT_FACT
+    trial = Atoms(list(atoms.nodes))
+    native = _native(node, trial)
+    if 1 + durable_guard.groups(native) > durable_guard.MAX_GROUPS:
+        if facts:
+            raise CompileError(
+                f"this condition has {durable_guard.groups(native)} nested and/or groups around "
+                f"fact(); the engine takes at most {durable_guard.MAX_GROUPS - 1}: "
+                "split it into several rules"
+            )
+        native = atoms.add(node)
+    else:
+        atoms.nodes[:] = trial.nodes
+    return {"$and": [{"$t": kind}, native]}
 
 
 def _native(node: ir.Node, atoms: Atoms) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 ``LiveFiles.reload`` reads every file of a folder, hashes its bytes, and loads, checks and
 compiles only the files whose hash changed. The mapping of served rulesets is then replaced
 by a new dict in a single assignment: a request that already holds a ``Ruleset`` finishes on
-it, the next request gets the new one. A file that fails to load leaves its last good version
-serving; its status carries the problems. A file that disappears is retired only if it is still
-gone after ``settle`` seconds (an editor that saves by delete-and-rename brings it back).
+it, the next request gets the new one. A file that fails to load (a refusal, or any other
+failure) leaves its last good version serving; its status carries the problems. A file that
+disappears is retired only if it is still gone after ``settle`` seconds (an editor that saves
+by delete-and-rename brings it back). A file over the size limit is refused unread.
 
 An old version's compiled program is freed when the last request holding it lets go
 (``Program.__del__``); durable_rules never releases the GIL, so that cannot interleave with
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -26,6 +28,7 @@ from typing import Any, Literal
 
 from .errors import Problem, RuleFileError
 from .model import Ruleset
+from .source import FileTooLarge, read_limited
 
 TEST_SUFFIX = ".test.yaml"
 
@@ -33,6 +36,7 @@ State = Literal["serving", "refused", "retired"]
 Change = Literal["new", "changed", "unchanged", "refused", "retired"]
 Loader = Callable[[Path, bytes], Ruleset]  # raises RuleFileError
 
+log = logging.getLogger("casewise.reload")
 _NAME_KEY = re.compile(rb"^(ruleset|playbook):", re.MULTILINE)
 
 
@@ -237,7 +241,9 @@ class LiveFiles:
         found: dict[str, bytes] = {}
         for file in files:
             try:
-                found[str(file)] = file.read_bytes()
+                found[str(file)] = read_limited(file)
+            except FileTooLarge as exc:  # never read whole: refused with its size
+                found[str(file)] = f"\0unreadable: {exc}".encode()
             except FileNotFoundError:
                 continue  # deleted between the listing and the read: treated as missing
             except OSError as exc:
@@ -296,8 +302,17 @@ class LiveFiles:
                         f"give this file another name or delete one of the two"
                     )
                     raise RuleFileError([Problem(path, line, col, message)])
-            except RuleFileError as exc:
-                errors = tuple(exc.problems)
+            except Exception as exc:  # noqa: BLE001 - any failure refuses this file only
+                if isinstance(exc, RuleFileError):
+                    errors = tuple(exc.problems)
+                else:
+                    log.exception("loading %s failed unexpectedly", path)
+                    message = (
+                        f"the file could not be loaded ({type(exc).__name__}: {exc}); "
+                        "its last good version keeps serving — simplify the file, and report "
+                        "this as a Casewise bug"
+                    )
+                    errors = (Problem(path, 1, 1, message[:1000]),)
                 # a file never loaded goes by its file name, which a ruleset's name must be
                 name = serving.name if serving else (prior.name if prior else _stem(path))
                 status[path] = FileStatus(

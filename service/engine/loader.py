@@ -8,10 +8,10 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from . import expr, ir
-from .compile import Atoms, condition, may_hold_without_facts
+from . import durable_guard, expr, ir, limits
+from .compile import Atoms, CompileError, condition, may_hold_without_facts
 from .depends import Cycle, Unit, stages
-from .errors import RuleFileError
+from .errors import Problem, RuleFileError
 from .model import ENGINES, Action, Rule, Ruleset
 from .playbook import RECOMMENDATIONS, FactQuery, catalogue_ids, read_facts, read_recommend
 from .pyengine import PyProgram
@@ -118,26 +118,42 @@ def load_ruleset(
     ``engine``: run it on this engine whatever the file or the setting says (the tests
     compare the two engines this way).
     """
+    deadline = limits.Deadline(limits.current().compile_timeout_s)
     src, data = read_source(path, data)
-    doc = parse_yaml(src)
+    try:
+        doc = parse_yaml(src)
+    except RecursionError:  # past ruamel's own depth check; never expected
+        src.error(Pos(1, 1), "the YAML is nested too deeply to read")
     if src.problems:
         raise RuleFileError(src.problems)
     start = Pos(1, 1)
     if not isinstance(doc, dict):
         src.error(start, "a rule file must be a mapping with keys: " + ", ".join(TOP_KEYS))
         raise RuleFileError(src.problems)
-    loader = _Loader(src, doc, path, hashlib.sha256(data).hexdigest(), max_firings)
+    loader = _Loader(src, doc, path, hashlib.sha256(data).hexdigest(), max_firings, deadline)
     loader.forced_engine = engine
     if loader.is_playbook:
         loader.catalogue = set(actions) if actions is not None else catalogue_ids(path)
-    return loader.load()
+    try:
+        return loader.load()
+    except limits.CompileTimeout as exc:
+        raise RuleFileError([Problem(str(path), 1, 1, str(exc))]) from None
 
 
 class _Loader:
     def __init__(
-        self, src: Source, doc: Any, path: Path, version: str, max_firings: int | None
+        self,
+        src: Source,
+        doc: Any,
+        path: Path,
+        version: str,
+        max_firings: int | None,
+        deadline: limits.Deadline,
     ) -> None:
         self.src, self.doc, self.path, self.version = src, doc, path, version
+        self.deadline = deadline
+        self.when_pos: dict[str, Pos] = {}  # rule id -> where its condition is written
+        self.row_pos: dict[str, list[Pos]] = {}  # table id -> where each row is written
         self.default_firings = max_firings or 1000
         self.ids: dict[str, Pos] = {}
         self.is_playbook = "playbook" in doc
@@ -227,6 +243,7 @@ class _Loader:
         if engine == "durable":
             program, actions, atoms = self._compile(name, rules, tables)
         else:
+            self.deadline.check()
             compiled = PyProgram(
                 name,
                 rules,
@@ -419,6 +436,7 @@ class _Loader:
             return []
         rules = []
         for i, rnode in enumerate(node):
+            self.deadline.check()
             pos = value_pos(node, i, start)
             if not isinstance(rnode, dict):
                 self.err(pos, "each rule must be a mapping with id, when and then")
@@ -452,6 +470,7 @@ class _Loader:
             then = self._then(rnode, pos, rid)
             if rid is None or cond is None or then is None:
                 continue
+            self.when_pos[rid] = value_pos(rnode, "when", pos)
             rules.append(
                 Rule(
                     id=rid,
@@ -651,7 +670,7 @@ class _Loader:
         outputs, ranks = self._table_outputs(tnode, pos, hit, aggregate)
         if outputs is None:
             return None
-        rows = self._rows(tnode, pos, columns, outputs, hit)
+        rows = self._rows(tnode, pos, columns, outputs, hit, tid or "")
         if not ok or rows is None:
             return None
         assert tid is not None
@@ -712,7 +731,7 @@ class _Loader:
         return names, ranks
 
     def _rows(
-        self, tnode: Any, pos: Pos, columns: list[str], outputs: list[str], hit: str
+        self, tnode: Any, pos: Pos, columns: list[str], outputs: list[str], hit: str, tid: str
     ) -> list[Row] | None:
         raw = tnode.get("rows")
         rpos = value_pos(tnode, "rows", pos)
@@ -722,8 +741,11 @@ class _Loader:
         width = len(columns) + len(outputs)
         rows: list[Row] = []
         ok = True
+        positions = self.row_pos.setdefault(tid, [])
         for n, row in enumerate(raw, start=1):
+            self.deadline.check()
             row_pos = value_pos(raw, n - 1, rpos)
+            positions.append(row_pos)
             if not isinstance(row, list) or len(row) != width:
                 got = len(row) if isinstance(row, list) else type(row).__name__
                 self.err(
@@ -811,49 +833,72 @@ class _Loader:
         atoms = Atoms()
         definition: dict[str, Any] = {}
         actions: dict[str, Action] = {}
+        where: dict[str, Pos] = {}
         for t, table in enumerate(tables):
+            positions = self.row_pos.get(table.id, [])
             for row in table.rows:
+                self.deadline.check()
                 key = f"t{t}_{row.number}"
-                definition[key] = {"all": [{"m": condition(row.condition, atoms)}], "pri": ROW_PRI}
+                known = row.number <= len(positions)
+                where[key] = positions[row.number - 1] if known else Pos(1, 1)
+                try:
+                    cond = condition(row.condition, atoms)
+                except CompileError as exc:
+                    self.err(where[key], f"table '{table.id}', row {row.number}: {exc}")
+                    continue
+                definition[key] = {"all": [{"m": cond}], "pri": ROW_PRI}
                 actions[key] = Action("row", t, row.number - 1)
         if len(rules) > MAX_RULES:
             self.err(Pos(1, 1), f"{len(rules)} rules in one file; at most {MAX_RULES}")
         order = sorted(range(len(rules)), key=lambda i: (-rules[i].priority, i))
         rank = {i: 1 + n for n, i in enumerate(order)}
         for i, rule in enumerate(rules):
+            self.deadline.check()
             key = f"r{i}"
-            definition[key] = {"all": [{"m": condition(rule.condition, atoms)}], "pri": rank[i]}
+            where[key] = self.when_pos.get(rule.id, Pos(rule.line, rule.col))
+            try:
+                cond = condition(rule.condition, atoms)
+            except CompileError as exc:
+                self.err(where[key], f"rule '{rule.id}': {exc}")
+                continue
+            definition[key] = {"all": [{"m": cond}], "pri": rank[i]}
             actions[key] = Action("rule", i)
+        if self.src.problems:
+            raise RuleFileError(self.src.problems)
+        self._check_engine(definition, where, actions, rules, tables)
         eager = any(ir.has_fact(r.condition) and may_hold_without_facts(r.condition) for r in rules)
+        self.deadline.check()
         try:
             program = Program(f"{name}@{self.version[:12]}", definition, facts_from_start=eager)
-        except Exception as exc:  # noqa: BLE001 - durable_rules raises its own bare error
-            self._refused(definition, rules, tables, exc)
-            program = None
+        except Exception as exc:  # noqa: BLE001 - durable_rules_engine.error, untyped
+            self.err(Pos(1, 1), durable_guard.translate(str(exc)))
+            raise RuleFileError(self.src.problems) from None
         return program, actions, atoms.nodes
 
-    def _refused(
-        self, definition: dict[str, Any], rules: list[Rule], tables: list[Table], exc: Exception
+    def _check_engine(
+        self,
+        definition: dict[str, Any],
+        where: dict[str, Pos],
+        actions: dict[str, Action],
+        rules: list[Rule],
+        tables: list[Table],
     ) -> None:
-        """Report which rule or table durable_rules cannot take, found by trying each alone."""
-        hint = (
-            "durable_rules cannot take this condition "
-            f"({exc}; it has a limit on alternatives); split it into several rules, "
-            "or remove 'engine: durable' to use the compiled engine, which takes it"
-        )
-        for key, rule_def in definition.items():
-            try:
-                Program("probe", {key: rule_def}).close()
-            except Exception:  # noqa: BLE001 - the culprit
-                if key.startswith("r"):
-                    rule = rules[int(key[1:])]
-                    self.err(Pos(rule.line, rule.col), f"rule '{rule.id}': {hint}")
-                else:
-                    table = tables[int(key[1:].split("_")[0])]
-                    line, col = self.table_pos.get(table.id, (1, 1))
-                    self.err(Pos(line, col), f"table '{table.id}', row {key.split('_')[1]}: {hint}")
-                return
-        self.err(Pos(1, 1), hint)
+        """Refuse what durable_rules would hang or fail on, before it is built in this process."""
+        refusal, unsure = durable_guard.check(definition)
+        message = refusal.message if refusal is not None else None
+        key = refusal.key if refusal is not None else None
+        if message is None and unsure:
+            message = durable_guard.probe(definition, self.deadline.left())
+        if message is None:
+            return
+        pos = where.get(key, Pos(1, 1)) if key is not None else Pos(1, 1)
+        action = actions.get(key) if key is not None else None
+        if action is not None and action.kind == "rule":
+            message = f"rule '{rules[action.index].id}': {message}"
+        elif action is not None:
+            message = f"table '{tables[action.index].id}', row {action.row + 1}: {message}"
+        self.err(pos, message)
+        raise RuleFileError(self.src.problems)
 
 
 def _split_by_yaml(items: list[str]) -> str | None:

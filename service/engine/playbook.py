@@ -9,6 +9,7 @@ implicit list output ``recommendations``; everything else is the rule language a
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .schema import FieldSpec
-from .source import Pos, Source, check_keys, key_pos, node_pos, suggest, value_pos
+from .source import Pos, Source, check_keys, key_pos, node_pos, suggest, text_start, value_pos
 
 FACT_KEYS = ("type", "description", "query")
 FACT_TYPES = ("number", "integer", "string", "boolean", "list", "date", "datetime")
@@ -76,12 +77,92 @@ def read_facts(
             )
             continue
         description = str(spec.get("description", ""))
-        qline = value_pos(spec, "query", spos).line
+        qpos = value_pos(spec, "query", spos)
+        # A refused query refuses the file; the fact is still declared, so its uses are no
+        # mistakes of their own.
+        for offset, message in fact_query_problems(query):
+            src.error(_at(text_start(src, query, qpos), query, offset), f"fact '{name}': {message}")
+        qline = qpos.line
         if not query.startswith(" ") and "\n" in query:
             qline += 1  # a block scalar starts on the next line
         inputs[name] = FieldSpec(name=name, type=ftype, description=description)
         facts[name] = FactQuery(name, ftype, description, query, qline)
     return inputs, facts
+
+
+# A first, readable check of a fact query's text, before Neo4j plans it. The real guard is the
+# plan whitelist of service/recommend/sandbox.py; this names the construct where it is written.
+# An unclosed literal or comment runs to the end, so the text is read once, left to right.
+_LITERALS = re.compile(
+    r"`[^`]*(?:`|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z)|\"(?:[^\"\\]|\\.)*(?:\"|\Z)|//[^\n]*"
+    r"|/\*.*?(?:\*/|\Z)",
+    re.S,
+)
+# Each pattern's group 'w' is the construct: where it is, and its name in the message.
+_REFUSED_TEXT = (
+    (r"\b(?P<w>LOAD\s+CSV)\b", "LOAD CSV is not allowed in a fact query"),
+    (
+        r"\b(?P<w>USING\s+PERIODIC\s+COMMIT)\b",
+        "USING PERIODIC COMMIT is not allowed in a fact query",
+    ),
+    (
+        r"\b(?P<w>IN\s+(?:\d+\s+)?(?:CONCURRENT\s+)?TRANSACTIONS)\b",
+        "CALL { } IN TRANSACTIONS is not allowed in a fact query",
+    ),
+    (
+        r"\b(?P<w>CALL)\s+(?![{(\s])",
+        "CALL of a procedure is not allowed in a fact query (a CALL { } subquery is)",
+    ),
+    (
+        r"(?<![\w.$`])(?P<w>(?:apoc|dbms|db|gds|genai|graph|tx)(?:\s*\.\s*[\w`]+)+)\s*\(",
+        "{w}() is not allowed in a fact query: no procedure or function of apoc, dbms, db, gds, "
+        "genai, graph or tx",
+    ),
+    (
+        r"(?<![\w.$`])(?:(?P<w>CREATE|MERGE|FOREACH)\s*\(|(?P<w2>(?:DETACH\s+)?DELETE)\s+[\w`(]"
+        r"|(?P<w3>SET|REMOVE)\s+[\w`]+\s*(?:[.:=]|\+=))",
+        "{w} is not allowed in a fact query: a fact query may only read",
+    ),
+    (
+        r"(?:^|\{)\s*(?P<w>USE)\s",
+        "USE is not allowed in a fact query: it reads the case graph of this database only",
+    ),
+    (
+        r"^\s*(?P<w>SHOW|TERMINATE|GRANT|DENY|REVOKE|ALTER|DROP|START|STOP|ENABLE|RENAME)\b",
+        "{w} is not allowed in a fact query: administration commands are not fact queries",
+    ),
+    (
+        r"^\s*(?P<w>CYPHER|EXPLAIN|PROFILE)\b",
+        "{w} is not allowed at the start of a fact query: Casewise plans and runs it itself",
+    ),
+)
+_REFUSED_RE = [(re.compile(pattern, re.I), message) for pattern, message in _REFUSED_TEXT]
+
+
+def fact_query_problems(query: str) -> list[tuple[int, str]]:
+    """Give (offset, message) for each construct a fact query may not use, outside literals."""
+    # Literals, `names` and comments are blanked (same length): 'call-back' is no CALL, and the
+    # offsets hold.
+    bare = _LITERALS.sub(lambda m: " " * len(m.group()), query)
+    found: list[tuple[int, str]] = []
+    for pattern, message in _REFUSED_RE:
+        match = pattern.search(bare)
+        if match is None:
+            continue
+        group = next(g for g in ("w", "w2", "w3") if g in match.re.groupindex and match.group(g))
+        word = re.sub(r"\s+", "" if message.startswith("{w}()") else " ", match.group(group))
+        word = word if message.startswith("{w}()") else word.upper()  # a function as written
+        found.append((match.start(group), message.replace("{w}", word)))
+    return sorted(found)
+
+
+def _at(start: Pos, query: str, offset: int) -> Pos:
+    """The file position of character ``offset`` of a query whose text starts at ``start``."""
+    before = query[:offset]
+    lines = before.count("\n")
+    if lines == 0:
+        return Pos(start.line, start.col + offset)
+    return Pos(start.line + lines, start.col + len(before) - before.rfind("\n") - 1)
 
 
 def read_recommend(

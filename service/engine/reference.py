@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import re
 from collections.abc import Callable, Collection
-from functools import lru_cache
 from typing import Any
 
 from . import ir
+from .regex import Pattern, compile_regex
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -139,9 +138,8 @@ def _neg(node: ir.Neg, env: Env) -> Any:
     return -a if isinstance(a, int | float) and not isinstance(a, bool) else None
 
 
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _regex(pattern: str) -> Pattern:
+    return compile_regex(pattern)  # RE2: linear in the input, whatever the pattern
 
 
 def _call(node: ir.Call, env: Env) -> Any:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .regex import Pattern, RegexError, compile_regex
 from .source import Pos, Source, check_keys, key_pos, node_pos, value_pos
 
 TYPES = ("number", "integer", "string", "boolean", "date", "datetime", "list", "object")
@@ -38,7 +39,7 @@ class FieldSpec:
     enum: tuple[Any, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Pattern | None = None
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     items: FieldSpec | None = None
     description: str = ""
@@ -135,8 +136,8 @@ def _read_field(src: Source, name: str, spec: Any, where: str, pos: Pos) -> Fiel
     pattern = None
     if "pattern" in spec:
         try:
-            pattern = re.compile(str(spec["pattern"]))
-        except re.error as exc:
+            pattern = compile_regex(str(spec["pattern"]))
+        except RegexError as exc:
             src.error(value_pos(spec, "pattern", pos), f"bad pattern for '{where}': {exc}")
     nums: dict[str, float | None] = {"minimum": None, "maximum": None}
     for key in nums:

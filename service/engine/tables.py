@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import ir
+from . import ir, limits
 from .errors import DecisionError
+from .expr import check_size
+from .regex import compile_regex
 from .schema import FieldSpec
 
 HIT_POLICIES = ("unique", "first", "priority", "any", "collect", "rule order", "output order")
 AGGREGATES = ("sum", "min", "max", "count")
 LISTING = ("collect", "rule order", "output order")
-_OP = re.compile(r"^(<=|>=|<|>|!=|==|=)\s*(.+)$", re.S)
-_RANGE = re.compile(r"^([\[(\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\])\[])$", re.S)
+# RE2, like every pattern applied to authored text: a cell of spaces must not backtrack
+_OP = compile_regex(r"(?s)^(<=|>=|<|>|!=|==|=)\s*(.+)$")
+_RANGE = compile_regex(r"(?s)^([\[(\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\])\[])$")
 
 
 class CellError(Exception):
     pass
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def cell_expression(cell: Any, column: str) -> str | None:
@@ -34,13 +40,23 @@ def cell_expression(cell: Any, column: str) -> str | None:
     if not isinstance(cell, str):
         raise CellError(f"a cell must be text, a number or true/false, not {type(cell).__name__}")
     text = cell.strip()
-    if text in ("-", ""):
-        return None
-    if text.startswith("not(") and text.endswith(")"):
-        inner = cell_expression(text[4:-1], column)
+    if len(text) > limits.MAX_EXPRESSION_CHARS:
+        raise CellError(
+            f"the cell has {len(text):,} characters; at most {limits.MAX_EXPRESSION_CHARS:,}"
+        )
+    negations = 0
+    while text.startswith("not(") and text.endswith(")"):
+        negations += 1
+        if negations > limits.MAX_EXPRESSION_NESTING:
+            raise CellError(f"not(...) is nested more than {limits.MAX_EXPRESSION_NESTING} deep")
+        text = text[4:-1].strip()
+    if negations:
+        inner = cell_expression(text, column)
         if inner is None:
             raise CellError("not(-) matches nothing; use '-' for any value")
-        return f"not ({inner})"
+        return "not (" * negations + inner + ")" * negations
+    if text in ("-", ""):
+        return None
     match = _OP.match(text)
     if match:
         op = "==" if match.group(1) == "=" else match.group(1)
@@ -50,11 +66,14 @@ def cell_expression(cell: Any, column: str) -> str | None:
         lo_op = ">=" if match.group(1) == "[" else ">"
         hi_op = "<=" if match.group(4) == "]" else "<"
         return f"{col} {lo_op} ({match.group(2)}) and {col} {hi_op} ({match.group(3)})"
+    too_big = check_size(text)  # before ast, whose recursion a deep cell would exhaust
+    if too_big is not None:
+        raise CellError(too_big.message)
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError as exc:
         raise CellError(
-            f"cannot read cell {text!r}: {exc.msg}; write e.g. > 5000, [100..500], "
+            f"cannot read cell {_short(text)!r}: {exc.msg}; write e.g. > 5000, [100..500], "
             '"IT","Ops" (quote text), or - for any'
         ) from exc
     if isinstance(tree, ast.Tuple):

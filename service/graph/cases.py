@@ -114,9 +114,10 @@ class _Batch:
         return steps
 
 
-def _case_row(case: CaseIn) -> dict[str, Any]:
+def _case_row(case: CaseIn, created_by: str | None = None) -> dict[str, Any]:
     return {
         "id": case.id,
+        "created_by": created_by,
         "type": case.type,
         "status": case.status,
         "opened_at": case.opened_at,
@@ -264,11 +265,15 @@ def _write(
     return batch.summary()
 
 
-def upsert_cases(graph: Graph, cases: list[CaseIn]) -> WriteSummary:
-    """Create or update the cases with their parties, evidence and events, in ONE transaction."""
+def upsert_cases(graph: Graph, cases: list[CaseIn], created_by: str | None = None) -> WriteSummary:
+    """Create or update the cases with their parties, evidence and events, in ONE transaction.
+
+    A case created now records ``created_by`` (the API key's name), which scopes what that key
+    may see; an update keeps who created it.
+    """
     batch = _Batch.empty()
     for n, case in enumerate(cases):
-        batch.cases.append(_case_row(case))
+        batch.cases.append(_case_row(case, created_by))
         prefix = f"cases[{n}]"
         batch.parties += [
             (case.id, p, f"{prefix}.parties[{i}]") for i, p in enumerate(case.parties)

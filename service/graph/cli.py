@@ -10,8 +10,8 @@ from rich.console import Console
 from service.graph import local
 
 neo4j_app = typer.Typer(
-    help="Run the local Neo4j 5 (embedded, Bolt on 127.0.0.1, auth off) that development "
-    "and tests use. Data and logs are in var/neo4j/.",
+    help="Run the local Neo4j 5 (embedded, Bolt on 127.0.0.1, user neo4j with the password "
+    "in var/neo4j/password) that development and tests use. Data and logs are in var/neo4j/.",
     no_args_is_help=True,
 )
 
@@ -28,7 +28,10 @@ def _fail(exc: local.Neo4jLauncherError) -> NoReturn:
 
 
 def _describe(server: local.Status) -> str:
-    return f"{server.uri} (pid {server.pid}; data {server.data_dir}; log {server.log})"
+    return (
+        f"{server.uri} (pid {server.pid}; data {server.data_dir}; log {server.log}; "
+        f"user {local.LOCAL_USER}, password in {server.password_file})"
+    )
 
 
 @neo4j_app.command()

@@ -82,7 +82,9 @@ def check_agent(agent: str, uri: str) -> str:
 def _translate(exc: Exception, uri: str) -> GraphError:
     if isinstance(exc, neo4j_errors.AuthError):
         return GraphUnavailable(
-            f"Neo4j at {uri} refused the login: {exc.message}; check NEO4J_USER and NEO4J_PASSWORD"
+            f"Neo4j at {uri} refused the login: {exc.message}; check NEO4J_USER and "
+            "NEO4J_PASSWORD (the local Neo4j's password is in var/neo4j/password, or the "
+            "data folder's; tools/neo4j/with-neo4j.sh CMD sets both for CMD)"
         )
     if isinstance(exc, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired):
         return GraphUnavailable(

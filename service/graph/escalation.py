@@ -1,8 +1,9 @@
 """Escalation: a routing decision whose outputs say ``open_case: true`` opens a case.
 
 The case id is ``case-<decision id>``; the decision log writes it with the decision
-(``service.decisionlog``: ``WRITE_DECISIONS``), both merged on their ids, so asking again with
-the same decision id (``Idempotency-Key``) finds the case opened the first time. The case's
+(``service.decisionlog``: ``WRITE_DECISIONS``), both merged on their ids and the first record
+kept, so asking again with the same decision id (``Idempotency-Key``) finds the case opened the
+first time (and ``service.api.decisions`` answers a replay with the first answer). The case's
 type is the output ``case_type``, or the ruleset's name when the rules set none; its priority is
 the output ``case_priority`` (1..5) or 3.
 """

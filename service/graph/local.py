@@ -1,10 +1,14 @@
 """The local Neo4j 5 that development, ``make run`` and the tests use, with no Docker.
 
 ``tools/neo4j`` holds a one-class Java launcher that runs the embedded Neo4j Community database
-with Bolt on 127.0.0.1 and authentication off (see docs/neo4j.md). ``start`` builds it with Maven
-when needed, starts it detached and waits until Bolt answers; ``stop`` and ``status`` find it
-through ``var/neo4j/neo4j.pid``. ``python -m service.graph.local run -- CMD`` runs CMD with a
-server and ``NEO4J_URI`` set, unless ``NEO4J_URI`` is already set.
+with Bolt on 127.0.0.1 (see docs/neo4j.md). ``start`` builds it with Maven when needed, starts it
+detached and waits until Bolt answers; ``stop`` and ``status`` find it through
+``var/neo4j/neo4j.pid``. ``python -m service.graph.local run -- CMD`` runs CMD with a server and
+``NEO4J_URI``, ``NEO4J_USER`` and ``NEO4J_PASSWORD`` set, unless ``NEO4J_URI`` is already set.
+
+Authentication is on even on loopback, because any web page the developer visits can open a
+WebSocket to 127.0.0.1 and Bolt answers WebSocket on its port. The password is generated once
+per data folder into ``<data dir>/password`` (mode 600) and handed to what ``run`` starts.
 
 Errors::
 
@@ -19,11 +23,13 @@ import contextlib
 import fcntl
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -31,7 +37,7 @@ from pathlib import Path
 from types import FrameType
 
 import neo4j
-from neo4j.exceptions import DriverError, Neo4jError
+from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from service.engine.errors import CasewiseError
 
@@ -44,9 +50,9 @@ DEFAULT_PORT = int(os.environ.get("CASEWISE_NEO4J_PORT") or 7687)
 DEFAULT_DATA_DIR = REPO_ROOT / (os.environ.get("CASEWISE_NEO4J_DATA_DIR") or "var/neo4j")
 MAIN_CLASS = "casewise.neo4j.LocalNeo4j"
 JAVA_OPTS_ENV = "CASEWISE_NEO4J_JAVA_OPTS"
-# Auth is off in the launcher, so these are placeholders the driver sends and the server ignores.
+# The local server's one user (Neo4j's initial admin); its password is in PASSWORD_FILE.
 LOCAL_USER = "neo4j"
-LOCAL_PASSWORD = "neo4j"
+PASSWORD_FILE = "password"
 
 # Sized to share 2 cores with a test suite: a fixed 512 MB heap, one GC thread, and C1 only
 # (quicker start and less compiler CPU; short test runs never profit from C2). The opens are
@@ -97,6 +103,16 @@ class Status:
         """The launcher's log: Neo4j's user log and anything the JVM printed."""
         return self.data_dir / "neo4j.log"
 
+    @property
+    def password_file(self) -> Path:
+        """Where the password of the server's ``neo4j`` user is kept (mode 600)."""
+        return self.data_dir / PASSWORD_FILE
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """The user and password to connect with (the password file is created if missing)."""
+        return LOCAL_USER, password(self.data_dir)
+
 
 def _quiet(message: str) -> None:
     """Progress sink that says nothing."""
@@ -137,6 +153,7 @@ def start(
             _wait_for_bolt(current, timeout, 0)
             return current
         _check_port_free(port)
+        password(data_dir)  # before the JVM starts: it reads the file
         classpath = _classpath(progress)
         java = _java()
         log_path = data_dir / "neo4j.log"
@@ -152,6 +169,8 @@ def start(
             str(data_dir),
             "--port",
             str(port),
+            "--password-file",
+            str(data_dir / PASSWORD_FILE),
         ]
         progress(f"starting Neo4j on bolt://{HOST}:{port} (data in {data_dir})")
         with log_path.open("ab") as log:
@@ -232,9 +251,10 @@ def run(
         return _call(command, dict(os.environ))
     with running(port=port, data_dir=data_dir, progress=progress) as server:
         env = dict(os.environ)
+        # The credentials go with the URI: any NEO4J_USER/NEO4J_PASSWORD in the environment
+        # belong to some other server.
         env["NEO4J_URI"] = f"bolt://{HOST}:{server.port}"
-        env.setdefault("NEO4J_USER", LOCAL_USER)
-        env.setdefault("NEO4J_PASSWORD", LOCAL_PASSWORD)
+        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = server.auth
         env.setdefault("NEO4J_DATABASE", "neo4j")
         return _call(command, env)
 
@@ -263,6 +283,7 @@ def _wait_for_bolt(server: Status, timeout: float, log_offset: int) -> None:
     """Return once Bolt runs ``RETURN 1``; raise if the server dies or the time runs out."""
     assert server.pid is not None and server.port is not None
     uri = f"bolt://{HOST}:{server.port}"
+    auth = server.auth
     deadline = time.monotonic() + timeout
     problem = "no answer yet"
     while True:
@@ -276,13 +297,18 @@ def _wait_for_bolt(server: Status, timeout: float, log_offset: int) -> None:
         if _accepting(server.port):
             try:
                 with (
-                    neo4j.GraphDatabase.driver(
-                        uri, auth=(LOCAL_USER, LOCAL_PASSWORD), connection_timeout=5.0
-                    ) as driver,
+                    neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=5.0) as driver,
                     driver.session(database="neo4j") as session,
                 ):
                     session.run("RETURN 1").consume()
                 return
+            except AuthError as exc:
+                raise Neo4jLauncherError(
+                    f"the local Neo4j on {uri} refused the password in {server.password_file} "
+                    f"({exc.code}): its neo4j user has another password (changed by hand). "
+                    "Put that password in the file (mode 600), or stop the server and delete "
+                    f"{server.data_dir / 'data'} to start from an empty graph"
+                ) from exc
             except (DriverError, Neo4jError, OSError) as exc:
                 problem = str(exc)
         if time.monotonic() > deadline:
@@ -292,6 +318,41 @@ def _wait_for_bolt(server: Status, timeout: float, log_offset: int) -> None:
                 "Try a longer timeout, or `casewise neo4j stop` and start again."
             )
         time.sleep(0.2)
+
+
+def password(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """Give the local server's password, generating it into ``<data_dir>/password`` the first
+    time: mode 600, written whole (a private temporary file, fsync, then a hard link that fails
+    if another process made the file first, so all callers agree on one password)."""
+    data_dir = data_dir.resolve()
+    path = data_dir / PASSWORD_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(prefix=f".{PASSWORD_FILE}.", dir=data_dir)  # 600
+        partial = Path(name)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise Neo4jLauncherError(
+            f"{path} is readable by others (mode {mode:o}); it holds the local Neo4j's "
+            f"password: chmod 600 {path}"
+        )
+    value = path.read_text().strip()
+    if len(value) < 8:
+        raise Neo4jLauncherError(
+            f"{path} holds no password (or one under 8 characters); delete it and start "
+            "again to generate one (the server takes a new one only while its neo4j user "
+            "still has the default password; otherwise also delete the data folder)"
+        )
+    return value
 
 
 def _accepting(port: int) -> bool:
@@ -357,6 +418,9 @@ def _build(pom: Path, progress: Progress) -> None:
             f"building the Neo4j launcher failed (mvn exit code {result.returncode}); "
             f"run `mvn -B -f {pom} compile` to see why. Its last lines:\n" + "\n".join(output[-30:])
         )
+    # Maven leaves classpath.txt alone when the class path did not change; its time stamp is
+    # what _stale() compares with the sources, so without this every start would build again.
+    (pom.parent / "target" / "classpath.txt").touch()
     progress(f"built in {time.monotonic() - started:.1f} s")
 
 

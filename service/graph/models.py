@@ -36,7 +36,28 @@ PartyKind = Literal["person", "organisation"]
 CaseStatus = Literal["open", "pending", "closed"]
 
 
+MAX_UTC_OFFSET = dt.timedelta(hours=18)
+"""The largest UTC offset Neo4j stores (Python allows up to 24 h)."""
+
+
+def time_problem(value: dt.datetime) -> str | None:
+    """Say why Neo4j could not store or compare ``value``, else None."""
+    offset = value.utcoffset()
+    if offset is None:
+        return None
+    if abs(offset) > MAX_UTC_OFFSET:
+        return "has a UTC offset beyond ±18:00; give an offset from -18:00 to +18:00"
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        return "falls outside the years 0001..9999 once moved to UTC; give a time within them"
+    return None
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
+    problem = time_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 

@@ -42,10 +42,12 @@ RETURN e.id AS id, c.id AS case
 
 # --- writes -------------------------------------------------------------------------------
 
-# A case that is not closed has no outcome: an upsert that reopens a case clears them.
+# A case that is not closed has no outcome: an upsert that reopens a case clears them. Who
+# created the case (the API key's name) is kept from its creation: it scopes what a key sees.
 UPSERT_CASES: LiteralString = """
 UNWIND $rows AS row
 MERGE (c:Case {id: row.id})
+ON CREATE SET c.created_by = row.created_by
 SET c.type = row.type,
     c.status = row.status,
     c.opened_at = row.opened_at,
@@ -206,9 +208,55 @@ WHERE ($type IS NULL OR c.type = $type)
 
 COUNT_CASES: LiteralString = CASE_FILTER + "RETURN count(c) AS total\n"
 
+# The cases a caller may see: every case ($scope_all), or (an API key scoped to rulesets) the
+# cases opened by decisions of its rulesets and the cases it created (``created_by``).
+IN_SCOPE: LiteralString = """($scope_all OR c.created_by = $scope_creator
+  OR EXISTS { MATCH (d:RoutingDecision)-[:OPENED]->(c) WHERE d.ruleset IN $scope_rulesets })"""
+
+SCOPED_FILTER: LiteralString = CASE_FILTER + "  AND " + IN_SCOPE + "\n"
+
+COUNT_SCOPED_CASES: LiteralString = SCOPED_FILTER + "RETURN count(c) AS total\n"
+
+# Of the given case ids, those in the graph and in the caller's scope.
+CASES_IN_SCOPE: LiteralString = (
+    """
+UNWIND $ids AS id
+MATCH (c:Case {id: id})
+WHERE """
+    + IN_SCOPE
+    + """
+RETURN c.id AS id
+"""
+)
+
+# Of the given party ids, those of parties to a case out of the caller's scope: a scoped key
+# that named one would change (and then read) another case's party.
+PARTIES_OUT_OF_SCOPE: LiteralString = (
+    """
+UNWIND $ids AS id
+MATCH (p:Party {id: id})-[:PARTY_TO]->(c:Case)
+WHERE NOT """
+    + IN_SCOPE
+    + """
+RETURN DISTINCT p.id AS id
+"""
+)
+
+# Of the given case ids, those in the graph but out of the caller's scope.
+CASES_OUT_OF_SCOPE: LiteralString = (
+    """
+UNWIND $ids AS id
+MATCH (c:Case {id: id})
+WHERE NOT """
+    + IN_SCOPE
+    + """
+RETURN c.id AS id
+"""
+)
+
 # Most pressing first: the earliest due date (cases without one last), then priority.
 LIST_CASES: LiteralString = (
-    CASE_FILTER
+    SCOPED_FILTER
     + """
 RETURN """
     + _CASE

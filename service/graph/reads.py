@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import neo4j
@@ -50,6 +52,60 @@ def _json_text(value: Any) -> Any:
     return plain(value)
 
 
+@dataclass(frozen=True)
+class CaseScope:
+    """The cases a caller may see: every case (``rulesets`` None), or those opened by decisions
+    of ``rulesets`` and those ``creator`` created (an API key scoped to rulesets)."""
+
+    rulesets: frozenset[str] | None = None
+    creator: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.rulesets is None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "scope_all": self.rulesets is None,
+            "scope_rulesets": sorted(self.rulesets or ()),
+            "scope_creator": self.creator,
+        }
+
+
+EVERY_CASE = CaseScope()
+
+
+def in_scope(graph: Graph, ids: Iterable[str], scope: CaseScope) -> set[str]:
+    """Give the ids, of those given, of cases in the graph that ``scope`` may see."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return {r["id"] for r in graph.read(q.CASES_IN_SCOPE, ids=wanted, **scope.params())}
+
+
+def out_of_scope(graph: Graph, ids: Iterable[str], scope: CaseScope) -> list[str]:
+    """Give the ids, of those given, of cases in the graph that ``scope`` may not see."""
+    wanted = sorted(set(ids))
+    if scope.everything or not wanted:
+        return []
+    return [r["id"] for r in graph.read(q.CASES_OUT_OF_SCOPE, ids=wanted, **scope.params())]
+
+
+def parties_out_of_scope(graph: Graph, ids: Iterable[str], scope: CaseScope) -> list[str]:
+    """Give the ids, of those given, of parties to a case ``scope`` may not see."""
+    wanted = sorted(set(ids))
+    if scope.everything or not wanted:
+        return []
+    return [r["id"] for r in graph.read(q.PARTIES_OUT_OF_SCOPE, ids=wanted, **scope.params())]
+
+
+def check_scope(graph: Graph, case_id: str, scope: CaseScope) -> None:
+    """Raise CaseNotFound (404) unless ``scope`` may see the case: a case out of scope is
+    answered as if there were none, so its existence is not told."""
+    if not scope.everything and case_id not in in_scope(graph, [case_id], scope):
+        raise _not_found(case_id)
+
+
 def _not_found(case_id: str) -> CaseNotFound:
     return CaseNotFound(f"no case {case_id!r}; GET /v1/cases lists the cases there are")
 
@@ -63,12 +119,15 @@ def list_cases(
     assignee: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    scope: CaseScope = EVERY_CASE,
 ) -> dict[str, Any]:
-    """Give a page of cases (most pressing first) and how many match the filters in all."""
+    """Give a page of the cases ``scope`` may see (most pressing first) and how many match the
+    filters in all."""
     params = {"type": type, "status": status, "due_before": due_before, "assignee": assignee}
+    params |= scope.params()
 
     def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
-        total = tx.run(q.COUNT_CASES, params).single(strict=True)["total"]
+        total = tx.run(q.COUNT_SCOPED_CASES, params).single(strict=True)["total"]
         rows = tx.run(q.LIST_CASES, params, limit=limit, offset=offset).data()
         return {"total": total, "items": [plain(r["case"]) for r in rows]}
 

@@ -18,7 +18,7 @@ from service.engine.livefiles import Change, FileStatus, LiveFiles, Outcome, Rep
 from service.engine.registry import rule_files
 from service.graph.db import Graph
 from service.recommend.catalogue import Action, CatalogueError, load_actions
-from service.recommend.facts import check_queries
+from service.recommend.facts import FactLimits, check_queries
 
 log = logging.getLogger("casewise.recommend")
 
@@ -31,16 +31,22 @@ __all__ = ["CATALOGUE", "PLAYBOOKS", "PlaybookRegistry", "rule_files"]
 class PlaybookRegistry:
     """Playbooks by case type; a file with a problem is refused, never half-loaded.
 
-    The fact queries are checked against the graph (``EXPLAIN``: they parse and only read)
-    once the graph is there, by ``check``; a playbook whose queries fail is refused then, and
-    a playbook reloaded later is checked before it serves.
+    The fact queries are checked against the graph (the sandbox of ``facts.check_queries``:
+    they parse, only read, and stay inside the case graph) once the graph is there, by
+    ``check``; a playbook whose queries fail is refused then, and a playbook reloaded later is
+    checked before it serves. ``limits`` bound every run of the fact queries.
     """
 
     def __init__(
-        self, actions: dict[str, Action] | None = None, *, max_firings: int = 1000
+        self,
+        actions: dict[str, Action] | None = None,
+        *,
+        max_firings: int = 1000,
+        limits: FactLimits | None = None,
     ) -> None:
         self.actions: dict[str, Action] = actions or {}
         self.max_firings = max_firings
+        self.limits = limits or FactLimits()
         self.files = LiveFiles("playbook", self._load, check=self._check_one)
         self.catalogue: FileStatus | None = None
         self._folder_problems: list[Problem] = []
@@ -49,9 +55,11 @@ class PlaybookRegistry:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, knowledge_dir: Path, *, max_firings: int = 1000) -> PlaybookRegistry:
+    def load(
+        cls, knowledge_dir: Path, *, max_firings: int = 1000, limits: FactLimits | None = None
+    ) -> PlaybookRegistry:
         """Give the catalogue and playbooks of ``knowledge_dir``; problems are in ``.problems``."""
-        registry = cls(max_firings=max_firings)
+        registry = cls(max_firings=max_firings, limits=limits)
         registry.reload(knowledge_dir)
         return registry
 

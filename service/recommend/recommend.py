@@ -97,7 +97,7 @@ def recommend(
     playbook = registry.get(str(case["type"]))
     if playbook is None:  # refused by the check of its fact queries
         return []
-    found = fact_queries.fetch(graph, playbook, case_id)
+    found = fact_queries.fetch(graph, playbook, case_id, registry.limits)
     items = _candidates(playbook, found, catalogue, case, case_id)
     if not items:
         return []

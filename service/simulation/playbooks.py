@@ -9,8 +9,9 @@ case's facts and the report says:
 - accepted recommendations the candidate would no longer make (bad: experts wanted them).
 
 The facts are **recomputed from the graph as it is now** by the candidate's own fact queries
-(checked first with EXPLAIN: they must parse and only read): the graph keeps no history of
-facts. A Recommendation stores only the facts its rule read when it was made
+(checked first by the sandbox of ``service.recommend.facts``: they must parse, only read and
+stay inside the case graph; each case's run is bounded by ``limits``): the graph keeps no
+history of facts. A Recommendation stores only the facts its rule read when it was made
 (``Recommendation.facts``); those values are put back over the recomputed ones, so the facts
 that made the original rule fire are as they were. The others may have moved on since (the
 action the expert took is now an event of the case, for one), which can make a candidate rule
@@ -28,7 +29,7 @@ from typing import Any, LiteralString
 import orjson
 
 from service.engine import InputError, Ruleset
-from service.engine.errors import DecisionError
+from service.engine.errors import DecisionError, Problem
 from service.engine.simulate import EXAMPLES, SimulationError
 from service.graph.db import Graph
 from service.recommend import facts as fact_queries
@@ -124,15 +125,24 @@ def _day(at: Any) -> dt.date | None:
     return native.date() if isinstance(native, dt.datetime) else None
 
 
+class CandidateRefused(SimulationError):
+    """The sandbox refuses the candidate's fact queries; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(
+            "the candidate's fact queries cannot be run: " + "; ".join(str(p) for p in problems)
+        )
+        self.problems = problems
+
+
 def check_candidate(graph: Graph, candidate: Ruleset) -> None:
-    """Raise SimulationError unless ``candidate`` is a playbook whose fact queries only read."""
+    """Raise SimulationError unless ``candidate`` is a playbook whose fact queries the sandbox
+    allows (CandidateRefused, with the problems, if it refuses them)."""
     if candidate.kind != "playbook":
         raise SimulationError(f"{candidate.path} is not a playbook")
     problems = fact_queries.check_queries(graph, candidate)
     if problems:
-        raise SimulationError(
-            "the candidate's fact queries cannot be run: " + "; ".join(str(p) for p in problems)
-        )
+        raise CandidateRefused(problems)
 
 
 def simulate_playbook(
@@ -143,8 +153,12 @@ def simulate_playbook(
     until: dt.datetime | None = None,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    limits: fact_queries.FactLimits | None = None,
 ) -> PlaybookReport:
-    """Replay the experts' decisions on ``candidate``'s recommendations; give the report."""
+    """Replay the experts' decisions on ``candidate``'s recommendations; give the report.
+
+    A fact query that fails or times out stops the replay with its FactQueryError.
+    """
     check_candidate(graph, candidate)
     started = time.perf_counter()
     report = PlaybookReport(candidate.name, candidate.version)
@@ -158,7 +172,7 @@ def simulate_playbook(
         versions[version] = versions.get(version, 0) + 1
         case_id = row["case_id"]
         if case_id not in facts_of:
-            facts_of[case_id] = fact_queries.fetch(graph, candidate, case_id).values
+            facts_of[case_id] = fact_queries.fetch(graph, candidate, case_id, limits).values
         values = dict(facts_of[case_id])
         stored = orjson.loads(row["facts"]) if row["facts"] else {}
         values.update({k: v for k, v in stored.items() if k in candidate.inputs})

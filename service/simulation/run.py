@@ -18,6 +18,7 @@ from service.engine import RuleFileError, Ruleset, load_ruleset
 from service.engine.errors import Problem
 from service.engine.simulate import Replay, Report, SimulationError
 from service.graph.db import Graph
+from service.recommend.facts import FactLimits
 from service.simulation import log
 from service.simulation.playbooks import PlaybookReport, simulate_playbook
 
@@ -98,11 +99,18 @@ def simulate(
     limit: int | None = None,
     baseline_version: str | None = None,
     progress: Callable[[int], None] | None = None,
+    limits: FactLimits | None = None,
 ) -> dict[str, Any]:
     """Give the report of ``candidate`` as JSON-ready data, ``kind`` saying which."""
     if candidate.kind == "playbook":
         played: PlaybookReport = simulate_playbook(
-            graph, candidate, since=since, until=until, limit=limit, progress=progress
+            graph,
+            candidate,
+            since=since,
+            until=until,
+            limit=limit,
+            progress=progress,
+            limits=limits,
         )
         if played.replayed == 0:
             span = " in that time range" if since or until else ""

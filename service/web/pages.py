@@ -58,8 +58,8 @@ def _filters(request: Request) -> views.Filters:
     except ValueError:
         raise _invalid("due_before", "a date as YYYY-MM-DD", due_text) from None
     page_text = params.get("page", "1").strip() or "1"
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise _invalid("page", "a whole number from 1", page_text)
+    if not re.fullmatch("[0-9]{1,7}", page_text) or int(page_text) < 1:
+        raise _invalid("page", "a whole number from 1 to 9999999", page_text)
     mine = params.get("mine", "") in {"1", "on", "true"}
     return views.Filters(case_type, status, due_before, mine, int(page_text))
 

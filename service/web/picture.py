@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, LiteralString
 
 import networkx as nx  # type: ignore[import-untyped]
+from markupsafe import Markup
 
 from service.graph.cases import CaseNotFound
 from service.graph.db import Graph
@@ -492,8 +493,11 @@ def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
-def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> str:
-    """Draw the neighbourhood as an SVG document (the same neighbourhood, the same bytes)."""
+def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> Markup:
+    """Draw the neighbourhood as an SVG document (the same neighbourhood, the same bytes).
+
+    Markup, because every text in it is escaped here: a page shows it as it is.
+    """
     kinds = [kind for kind in KINDS if any(node.kind == kind for node in n.nodes)]
     legend = _legend(kinds, width)
     legend_height = (legend[-1][2] + LEGEND_ROW + 8) if legend else 0.0
@@ -562,7 +566,7 @@ def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> str:
             f'fill="#1a1a1a">{_xml(name)}</text></g>'
         )
     out.append("</g>\n</svg>\n")
-    return "\n".join(out)
+    return Markup("\n".join(out))
 
 
 def width_of(label: Label) -> float:
@@ -570,6 +574,6 @@ def width_of(label: Label) -> float:
     return label.box[2] - label.box[0]
 
 
-def neighbourhood_svg(graph: Graph, case_id: str, limit: int = 50) -> str:
+def neighbourhood_svg(graph: Graph, case_id: str, limit: int = 50) -> Markup:
     """Give the SVG picture of the case's neighbourhood; CaseNotFound for an unknown case."""
     return render_svg(neighbourhood(graph, case_id, limit))

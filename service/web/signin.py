@@ -1,19 +1,28 @@
-"""Signing in and out: a form of name and password, answered with the signed session cookie."""
+"""Signing in and out: a form of name and password, answered with the signed session cookie.
+
+Signing in stores a session (``UserStore.save_session``) that the cookie names; signing out
+deletes it, so a copy of the cookie stops working too. Failed sign-ins are counted per address
+and per name (service/auth/throttle.py): past the limit, even the right password gets a 429 page
+until Retry-After has passed, and no password is hashed for it.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from service.api.errors import ApiError
-from service.auth.middleware import Auth, session_of
-from service.auth.sessions import CSRF_FIELD, new_csrf
-from service.auth.store import check_password
+from service.auth.middleware import Auth, client_of, session_of
+from service.auth.sessions import CSRF_FIELD, MAX_AGE, new_csrf, new_session_token, session_id
+from service.auth.store import find_user, verify_password
+from service.auth.throttle import too_many
+from service.graph.db import GraphError
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,9 +46,30 @@ def check_csrf(request: Request, form: dict[str, str]) -> None:
         )
 
 
+# What a browser may read as another host, or drops from a URL before reading it.
+_NOT_LOCAL = re.compile(r"[\\\x00-\x1f\x7f]")
+
+
 def _safe_next(target: str) -> str:
-    # Only a path of this site, never another host (//evil.example or https://...).
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Give ``target`` if it is a path of this site, else ``/``.
+
+    Never another host: not ``//evil``, ``https://evil``, ``/\\evil`` (browsers read a backslash
+    as a slash), nor any of these percent-encoded or with tabs or newlines that browsers drop.
+    """
+    decoded = target
+    for _ in range(3):  # %252F... is %2F once decoded, / twice
+        decoded = unquote(decoded)
+    for form in (target, decoded):
+        parts = urlsplit(form)
+        if (
+            not form.startswith("/")
+            or form.startswith("//")
+            or _NOT_LOCAL.search(form)
+            or parts.scheme
+            or parts.netloc
+        ):
+            return "/"
+    return target
 
 
 def _auth(request: Request) -> Auth:
@@ -61,20 +91,41 @@ async def signin_page(request: Request) -> Response:
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
-    """Check name and password; sign in and go to ``next``, or show the form again (401)."""
+    """Check name and password; sign in and go to ``next``, or show the form again (401, 429)."""
     form = await read_form(request)
     check_csrf(request, form)
     auth = _auth(request)
     target = _safe_next(form.get("next", "/"))
-    if auth.store is None:
+    store = auth.store
+    if store is None:
         raise ApiError(
             503,
             "auth-unavailable",
             "no user store: set NEO4J_URI to the graph that holds the users",
         )
     name = form.get("name", "").strip()
-    user = await run_in_threadpool(check_password, auth.store, name, form.get("password", ""))
+    # Counted under (at most 200 characters of) the name asked for, whether or not it exists.
+    throttle, client, account = auth.throttle, client_of(request), f"user:{name[:200]}"
+
+    def refused(seconds: int) -> Response:
+        page = render(
+            request, "signin.html", status=429, next=target, error=too_many(seconds), name=name
+        )
+        page.headers["Retry-After"] = str(seconds)
+        return page
+
+    wait = throttle.retry_after(client, account)
+    if wait is not None:
+        return refused(wait)
+    record = await run_in_threadpool(find_user, store, name)
+    async with throttle.slot():
+        # Checked again: failures counted while this one waited for its slot count too.
+        wait = throttle.retry_after(client, account)
+        if wait is not None:
+            return refused(wait)
+        user = await throttle.hash_check(verify_password, record, form.get("password", ""))
     if user is None:
+        throttle.failed(client, account)
         page = render(
             request,
             "signin.html",
@@ -84,15 +135,28 @@ async def signin(request: Request) -> Response:
             name=name,
         )
         return page
+    token = new_session_token()
+    await run_in_threadpool(store.save_session, session_id(token), user.name, MAX_AGE)
     # A new CSRF token with the new session, so a token seen before signing in is useless.
-    session = {"u": user.name, "r": user.role, "c": new_csrf()}
+    session = {"u": user.name, "s": token, "c": new_csrf()}
     return _with_session(request, RedirectResponse(target, status_code=303), session)
 
 
 @router.post("/signout")
 async def signout(request: Request) -> Response:
-    """End the session; back to the sign-in page."""
+    """End the session, here and in the store (a copy of the cookie ends too); to sign-in."""
     form = await read_form(request)
     check_csrf(request, form)
+    auth = _auth(request)
+    token = auth.sessions.token(session_of(request))
+    if token is not None and auth.store is not None:
+        try:
+            await run_in_threadpool(auth.store.delete_session, session_id(token))
+        except GraphError as exc:
+            raise ApiError(
+                503,
+                "auth-unavailable",
+                f"cannot end the session: {exc}; it still works, so sign out again",
+            ) from exc
     response = RedirectResponse("/signin", status_code=303)
     return _with_session(request, response, {"c": new_csrf()})

@@ -3,12 +3,15 @@
 ``GET /rules/{name}/simulate`` shows the form, the candidate prefilled with the served file's
 text; ``POST`` (with the session's CSRF token, like every form) replays the logged decisions
 (or, for a playbook, the experts' decisions) on the candidate and shows the report as tables.
-A candidate that does not load is shown with its problems (line:col) next to the form.
+A candidate that does not load, or whose fact queries the sandbox refuses, is shown with its
+problems (line:col) next to the form; a fact query that fails or times out while replaying is
+named with an error id, never with Neo4j's text (``service.recommend.facts``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,9 +22,11 @@ from starlette.responses import Response
 from service.engine import CasewiseError, Registry, RuleFileError, Ruleset
 from service.graph.db import GraphHandle, GraphUnavailable
 from service.recommend import routing
+from service.recommend.facts import FactLimits
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
 from service.simulation import run
+from service.simulation.playbooks import CandidateRefused
 from service.web import views
 from service.web.signin import check_csrf, read_form
 from service.web.templating import render
@@ -69,7 +74,7 @@ def _date(form: dict[str, str], field: str, errors: dict[str, str]) -> dt.dateti
 
 def _limit(form: dict[str, str], errors: dict[str, str]) -> int:
     text = form.get("limit", "").strip() or str(DEFAULT_LIMIT)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         errors["limit"] = f"a whole number from 1 to {MAX_LIMIT}, not {text!r}"
         return DEFAULT_LIMIT
     return int(text)
@@ -90,12 +95,17 @@ async def simulate_page(request: Request, name: str) -> Response:
     playbooks: PlaybookRegistry = request.app.state.playbooks
     text = form.get("candidate", "")
     try:
-        candidate = run.load_candidate_text(
+        # Loading compiles the candidate: never on the event loop.
+        candidate = await run_in_threadpool(
+            run.load_candidate_text,
             name,
             text,
             max_firings=settings.max_firings,
             actions=set(playbooks.actions) if served.kind == "playbook" else None,
         )
+        # Named as its problems are: the temporary file it was loaded from is gone (and is no
+        # business of the page's).
+        candidate.path = Path(f"candidate {name}.yaml")
     except RuleFileError as exc:
         problems = [str(p) for p in exc.problems]
     if candidate is not None and candidate.kind != served.kind:
@@ -122,8 +132,14 @@ async def simulate_page(request: Request, name: str) -> Response:
                 until=until,
                 limit=limit,
                 baseline_version=served.version,
+                limits=FactLimits.from_settings(settings),
             )
         )
+    except CandidateRefused as exc:  # shown like a candidate that does not load
+        problems = [str(p) for p in exc.problems]
+        errors = {"candidate": "the candidate's fact queries are refused; nothing was replayed"}
+        values = {"served": served, "form": form, "errors": errors, "problems": problems}
+        return render(request, "simulate.html", status=422, report=None, **values)
     except run.NothingLogged as exc:
         note = str(exc)
     except GraphUnavailable as exc:

@@ -50,7 +50,8 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     if fresh:
         state["session"] = {**session, "c": secrets.token_urlsafe(24)}
     html = environment.get_template(template).render(context(request, values))
-    response = HTMLResponse(html, status_code=status)
+    # Text stored before the edge refused lone surrogates still renders (as \udXXX escapes).
+    response = HTMLResponse(html.encode("utf-8", "backslashreplace"), status_code=status)
     if fresh and auth is not None:
         auth.sessions.write(response, state["session"], request.url.scheme == "https")
     return response

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from service.engine import Problem, Registry, Ruleset
 from service.engine.livefiles import FileStatus
 from service.engine.testing import SuiteResult, run_suite
@@ -86,7 +88,7 @@ def worklist(
     }
 
 
-def _picture() -> Callable[[Graph, str], str] | None:
+def _picture() -> Callable[[Graph, str], Markup] | None:
     """Give ``service.web.picture.neighbourhood_svg`` if that module is there, else None."""
     try:
         module = importlib.import_module("service.web.picture")
@@ -94,7 +96,7 @@ def _picture() -> Callable[[Graph, str], str] | None:
         if exc.name != "service.web.picture":
             raise
         return None
-    draw: Callable[[Graph, str], str] | None = getattr(module, "neighbourhood_svg", None)
+    draw: Callable[[Graph, str], Markup] | None = getattr(module, "neighbourhood_svg", None)
     return draw
 
 

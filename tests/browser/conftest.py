@@ -10,7 +10,6 @@ users ``graph_key`` (``tests/conftest.py``) puts into the graph.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -31,7 +30,7 @@ from service.graph.demo import DemoSet, generate_set, write_demo
 from service.recommend.playbooks import PlaybookRegistry
 from tests.auth import PASSWORD
 from tests.conftest import KNOWLEDGE, Neo4jServer
-from tests.serving import casewise_serve
+from tests.serving import casewise_serve, served_env
 
 ROOT = Path(__file__).parents[2]
 RULES = ROOT / "rules"
@@ -149,12 +148,7 @@ def site(
 ) -> Iterator[Site]:
     """A real ``casewise serve`` (uvicorn) on a free port, on the session's Neo4j."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
-    env |= {
-        "NEO4J_URI": neo4j_server.uri,
-        "NEO4J_USER": neo4j_server.user,
-        "NEO4J_PASSWORD": neo4j_server.password,
-        "NEO4J_DATABASE": neo4j_server.database,
+    env = served_env(neo4j_server) | {
         "CASEWISE_KNOWLEDGE_DIR": str(KNOWLEDGE),
     }
     with casewise_serve(["--rules", str(rules_dir)], env, log) as url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.api import create_app
+from service.auth import Neo4jStore
+from service.auth.sessions import COOKIE
+from service.auth.store import add_user
 from service.cli import app
 from service.graph.db import Graph
-from tests.auth import sign_in
+from tests.auth import csrf, sign_in
 
 from .conftest import Neo4jServer, cli_env
 from .test_cases_api import settings_for
@@ -71,3 +75,43 @@ def test_a_bad_role_or_short_password_is_refused(neo4j_server: Neo4jServer, p: s
         input="short\n", env=env,
     )  # fmt: skip
     assert short.exit_code == 1 and "8 or more" in short.output
+
+
+def test_a_session_is_a_node_of_its_own_until_sign_out(
+    neo4j_server: Neo4jServer, graph: Graph, p: str
+) -> None:
+    store = Neo4jStore(graph)
+    add_user(store, f"{p}lee", "author", PASSWORD)
+    with TestClient(create_app(settings_for(neo4j_server))) as client:
+        sign_in(client, f"{p}lee", PASSWORD)
+        token = client.app.state.auth.sessions.decode(client.cookies[COOKIE])["s"]  # type: ignore[attr-defined]
+        rows = graph.read(SESSIONS, user=f"{p}lee")
+        assert len(rows) == 1
+        stored = rows[0]
+        # Stored by the hash of the token, never the token; connected to nothing.
+        assert stored["props"]["id"] == hashlib.sha256(token.encode()).hexdigest()
+        assert token not in str(stored["props"]) and stored["degree"] == 0
+        assert client.get("/rules").status_code == 200
+        # The role is the user's current one, on the next request.
+        add_user(store, f"{p}lee", "expert", PASSWORD)
+        assert client.get("/rules").status_code == 200
+        assert client.get("/v1/suggestions").status_code == 403
+        assert client.post("/signout", data={"csrf": csrf(client)}).status_code == 200
+        assert graph.read(SESSIONS, user=f"{p}lee") == []
+
+
+def test_a_removed_user_is_signed_out_at_once(
+    neo4j_server: Neo4jServer, graph: Graph, p: str
+) -> None:
+    add_user(Neo4jStore(graph), f"{p}gone", "expert", PASSWORD)
+    with TestClient(create_app(settings_for(neo4j_server))) as client:
+        sign_in(client, f"{p}gone", PASSWORD)
+        assert client.get("/v1/cases").status_code == 200
+        graph.write("MATCH (u:User {name: $name}) DELETE u", name=f"{p}gone")
+        assert client.get("/v1/cases").status_code == 401
+
+
+SESSIONS = """
+MATCH (s:Session {user: $user})
+RETURN properties(s) AS props, COUNT { (s)--() } AS degree
+"""

@@ -7,7 +7,6 @@ once: one RoutingDecision, one DECIDED_BY, and one OPENED for those that asked f
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ import pytest
 from service.graph import local
 from service.graph.db import Graph
 from tests.conftest import Neo4jServer
-from tests.serving import casewise_serve, free_port, serving
+from tests.serving import casewise_serve, free_port, served_env, serving
 
 RULES = Path(__file__).parents[2] / "rules"  # the example rules: fraud opens a case
 
@@ -92,12 +91,11 @@ class Load:
                 n += 1
 
 
-def environment(uri: str, spool: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
-    return env | {
+def environment(uri: str, auth: tuple[str, str], spool: Path) -> dict[str, str]:
+    return served_env() | {
         "NEO4J_URI": uri,
-        "NEO4J_USER": local.LOCAL_USER,
-        "NEO4J_PASSWORD": local.LOCAL_PASSWORD,
+        "NEO4J_USER": auth[0],
+        "NEO4J_PASSWORD": auth[1],
         "CASEWISE_AUTH": "off",
         "CASEWISE_SPOOL_DIR": str(spool),
     }
@@ -120,8 +118,8 @@ def assert_once(graph: Graph, load: Load, timeout: float = 40) -> None:
 
 
 @contextmanager
-def graph_at(uri: str) -> Iterator[Graph]:
-    graph = Graph.connect(uri, local.LOCAL_USER, local.LOCAL_PASSWORD, "neo4j")
+def graph_at(uri: str, auth: tuple[str, str]) -> Iterator[Graph]:
+    graph = Graph.connect(uri, *auth, "neo4j")
     try:
         yield graph
     finally:
@@ -137,7 +135,7 @@ def test_decisions_go_on_while_neo4j_is_stopped_and_land_once_when_it_returns(
     uri = f"bolt://127.0.0.1:{server.port}"
     prefix = f"stop-{uuid.uuid4().hex[:6]}-"
     try:
-        env = environment(uri, tmp_path / "spool")
+        env = environment(uri, server.auth, tmp_path / "spool")
         with casewise_serve(["--rules", str(RULES)], env, tmp_path / "serve.log") as url:
             load = Load(url, prefix)
             load.start()
@@ -156,7 +154,7 @@ def test_decisions_go_on_while_neo4j_is_stopped_and_land_once_when_it_returns(
             assert len(during) > 20, "decisions were not answered while Neo4j was down"
             print(f"{len(load.ok)} answered, {len(during)} while Neo4j was down")
             assert any(load.ok.values())
-            with graph_at(uri) as graph:
+            with graph_at(uri, server.auth) as graph:
                 assert_once(graph, load)
     finally:
         local.stop(data_dir)
@@ -166,7 +164,8 @@ def test_a_killed_service_loses_no_answered_decision(
     tmp_path: Path, neo4j_server: Neo4jServer
 ) -> None:
     spool = tmp_path / "spool"
-    env = environment(neo4j_server.uri, spool)
+    auth = (neo4j_server.user, neo4j_server.password)
+    env = environment(neo4j_server.uri, auth, spool)
     prefix = f"kill-{uuid.uuid4().hex[:6]}-"
     args = ["--workers", "2", "--rules", str(RULES)]
     with serving(args, env, tmp_path / "killed.log") as served:
@@ -180,7 +179,7 @@ def test_a_killed_service_loses_no_answered_decision(
     left = sum(p.stat().st_size for p in (spool / "decisions").glob("*.jsonl"))
     assert all("ConnectError" in f or "RemoteProtocolError" in f or "ReadError" in f
                for f in load.failures), load.failures[:3]  # fmt: skip
-    with graph_at(neo4j_server.uri) as graph:
+    with graph_at(neo4j_server.uri, auth) as graph:
         rows = graph.read(ONCE, ids=sorted(load.ok))
         waiting = sum(1 for r in rows if r["nodes"] == 0)
         # Started again on the same spool: the orphaned segments are taken over and flushed.

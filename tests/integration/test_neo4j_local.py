@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,7 +106,14 @@ def test_run_reuses_a_running_server_and_passes_the_exit_code(
     local_server: local.Status, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NEO4J_URI", raising=False)
-    check = f"import os, sys; sys.exit(5 if os.environ['NEO4J_URI'] == {local_server.uri!r} else 1)"
+    # Credentials of some other server in the environment: the local server's replace them.
+    monkeypatch.setenv("NEO4J_PASSWORD", "another server's password")
+    expected = {"NEO4J_URI": local_server.uri, "NEO4J_USER": "neo4j"}
+    expected["NEO4J_PASSWORD"] = local_server.password_file.read_text().strip()
+    check = (
+        f"import os, sys; want = {expected!r}; "
+        "sys.exit(5 if all(os.environ[k] == v for k, v in want.items()) else 1)"
+    )
     code = local.run(
         [sys.executable, "-c", check], port=local_server.port or 0, data_dir=local_server.data_dir
     )
@@ -148,3 +156,17 @@ def test_stale_pid_file_is_not_a_running_server(tmp_path: Path) -> None:
     stopped = local.stop(tmp_path)
     assert stopped.pid is None
     assert not (tmp_path / "neo4j.pid").exists()
+
+
+def test_a_password_the_server_refuses_is_said_at_once(
+    local_server: local.Status, tmp_path: Path
+) -> None:
+    # The running server, seen through a data folder whose password file holds another password
+    # (as when its neo4j user's password was changed by hand).
+    (tmp_path / local.PASSWORD_FILE).write_text("not-the-servers-password\n")
+    (tmp_path / local.PASSWORD_FILE).chmod(0o600)
+    elsewhere = replace(local_server, data_dir=tmp_path)
+    began = time.monotonic()
+    with pytest.raises(local.Neo4jLauncherError, match=r"refused the password in .*password"):
+        local._wait_for_bolt(elsewhere, timeout=60, log_offset=0)
+    assert time.monotonic() - began < 10  # not after the whole timeout

@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from service.auth.store import UserRecord
 from service.engine import Registry
 from service.graph.db import Graph
 from service.settings import Settings
-from tests.auth import as_role, make_app
+from tests.auth import as_role, make_app, memory
 from tests.fixtures import RULES
 
 from .conftest import KNOWLEDGE
@@ -45,6 +46,13 @@ def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
     )
     with as_role(TestClient(make_app(settings, Registry())), "system") as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def experts(p: str) -> None:
+    """The experts the tests' system key acts for: a key may name only an existing expert."""
+    for name in (f"{p}kim", f"{p}lee", "kim"):
+        memory()[0].save_user(UserRecord(name, "expert", "no password: never signs in"))
 
 
 def claim(p: str, n: int = 1, **extra: Any) -> dict[str, Any]:

@@ -73,7 +73,7 @@ rules:
 
 
 def knowledge(tmp_path: Path, case_type: str, playbook: str) -> PlaybookRegistry:
-    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks").mkdir(parents=True)
     (tmp_path / "actions.yaml").write_text(ACTIONS, encoding="utf-8")
     text = playbook.replace("NAME", case_type)
     (tmp_path / "playbooks" / f"{case_type}.yaml").write_text(text, encoding="utf-8")
@@ -130,14 +130,27 @@ def test_scores_without_decisions_are_the_base_weights() -> None:
 
 def test_fact_queries_that_write_or_fail_are_refused(graph: Graph, p: str, tmp_path: Path) -> None:
     case_type = f"{p}claim"
-    registry = knowledge(tmp_path, case_type, WRITING)
+    # A query that writes is refused when the file loads, at its line, before Neo4j sees it.
+    folder = tmp_path / "writing"
+    (folder / "playbooks").mkdir(parents=True)
+    (folder / "actions.yaml").write_text(ACTIONS, encoding="utf-8")
+    text = WRITING.replace("NAME", case_type)
+    (folder / "playbooks" / f"{case_type}.yaml").write_text(text, encoding="utf-8")
+    refused = PlaybookRegistry.load(folder)
+    assert case_type not in refused.names()
+    (sneaky,) = [problem for problem in refused.problems if "'sneaky'" in problem.message]
+    assert "SET is not allowed in a fact query" in sneaky.message
+    assert (sneaky.line, sneaky.col) == (7, 37)  # where SET is in the file
+    # The others parse only as far as Neo4j's planner: refused when checked against the graph.
+    failing = WRITING.replace("SET c.touched = true", "WITH c").replace("{sneaky}", "{fine}")
+    registry = knowledge(tmp_path / "failing", case_type, failing)
     playbook = registry.get(case_type)
     assert playbook is not None
     problems = check_queries(graph, playbook)
     messages = {problem.message.split(":")[0]: problem for problem in problems}
-    assert set(messages) == {"fact 'sneaky'", "fact 'broken'", "fact 'no_value'"}
-    assert "writes to the graph" in messages["fact 'sneaky'"].message
-    assert messages["fact 'sneaky'"].line == 7  # where the query starts in the file
+    assert set(messages) == {"fact 'broken'", "fact 'no_value'"}
+    assert messages["fact 'broken'"].line == 11  # where the query is in the file
+    assert "Invalid input" in messages["fact 'broken'"].message
     assert "'value'" in messages["fact 'no_value'"].message
     # The registry refuses the playbook once it checks the queries against the graph.
     (case_id,) = open_cases(graph, p, case_type, 1)

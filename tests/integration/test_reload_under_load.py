@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import CASEWISE, casewise_serve
+from tests.serving import CASEWISE, casewise_serve, served_env
 from tests.unit.test_reload import BROKEN, rule_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -59,8 +59,7 @@ def test_rule_changes_under_load_fail_no_request(tmp_path: Path) -> None:
         return hashlib.sha256(text).hexdigest()
 
     write(1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
-    env |= {
+    env = served_env() | {
         "CASEWISE_AUTH": "off",
         "CASEWISE_WATCH": "on",
         "CASEWISE_WATCH_DEBOUNCE_MS": "50",

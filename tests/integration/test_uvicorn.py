@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +9,7 @@ import pytest
 
 from tests.conftest import Neo4jServer
 from tests.fixtures import RULES
-from tests.serving import casewise_serve
+from tests.serving import casewise_serve, served_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -21,13 +20,7 @@ def server(
 ) -> Iterator[str]:
     """Two workers on the session's Neo4j, which holds the users and the key."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWISE_", "NEO4J_"))}
-    env |= {
-        "NEO4J_URI": neo4j_server.uri,
-        "NEO4J_USER": neo4j_server.user,
-        "NEO4J_PASSWORD": neo4j_server.password,
-        "NEO4J_DATABASE": neo4j_server.database,
-    }
+    env = served_env(neo4j_server)
     with casewise_serve(["--workers", "2", "--rules", str(RULES)], env, log) as url:
         yield url
 

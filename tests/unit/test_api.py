@@ -303,6 +303,33 @@ def test_openapi_documents_the_decision_responses(client: TestClient) -> None:
     assert "swagger" in docs.text.lower()
 
 
+def test_openapi_documents_the_decision_route_as_served(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    decide = spec["paths"]["/v1/decisions/{ruleset}"]["post"]
+    assert {"401", "403", "404", "409", "413", "422", "503"} <= set(decide["responses"])
+    errors = {decide["responses"][s]["content"]["application/json"]["schema"]["$ref"]
+              for s in ("401", "403", "409", "503")}  # fmt: skip
+    assert errors == {"#/components/schemas/ErrorResponse"}
+    assert decide["security"] == [{"bearer": []}]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "Idempotency-Key" in [p["name"] for p in decide["parameters"]]
+    answer = spec["components"]["schemas"]["DecisionOut"]["properties"]
+    assert {"case_id", "dry_run", "would_open_case"} <= set(answer)
+    # One path per served ruleset, with that ruleset's input as its body.
+    own = spec["paths"]["/v1/decisions/invoice-approval"]["post"]
+    body = own["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["amount", "department"]
+    assert body["properties"]["department"]["enum"] == ["IT", "Ops", "Sales"]
+    assert body["additionalProperties"] is False
+    assert own["security"] == [{"bearer": []}] and "ruleset" not in str(own["parameters"])
+    # ...and what it documents is what the route answers.
+    good = client.post("/v1/decisions/invoice-approval", json={"amount": 5, "department": "IT"})
+    assert good.status_code == 200, good.text
+    assert set(good.json()) <= set(answer)
+    unknown = client.post("/v1/decisions/invoice-approval", json={"amount": 5, "x": 1})
+    assert unknown.status_code == 422
+
+
 # --- internal errors and start-up ----------------------------------------------------------
 
 

@@ -49,7 +49,25 @@ def test_an_app_with_a_route_without_a_rule_does_not_start() -> None:
     app = make_app(Settings(rules_dir=RULES), Registry())
     app.add_api_route("/v1/secret", lambda: {})
     assert ("GET", "/v1/secret") not in ROUTES
-    assert ("GET", "/v1/secret") in set(app_routes(app.router.routes))
+    with pytest.raises(RuntimeError, match="routes without a rule.*GET /v1/secret"):
+        with TestClient(app):  # starts the app (its lifespan), as `casewise serve` does
+            pass
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_route_without_a_rule_never_reaches_its_handler(role: str) -> None:
+    called: list[str] = []
+    app = make_app(Settings(rules_dir=RULES), Registry())
+    app.add_api_route("/v1/secret", lambda: called.append(role) or {"secret": 1})
+    client = as_role(TestClient(app), role)  # not started: the route was added after the check
+    response = client.get("/v1/secret")
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "forbidden"
+    assert "no rule" in response.json()["error"]["message"]
+    assert called == []
+    # Paths the app does not serve still answer 404 and 405.
+    assert client.get("/v1/no-such-thing").status_code == 404
+    assert client.get("/v1/cases/c1/close").status_code == 405
 
 
 def _call(client: TestClient, method: str, path: str) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from service.auth import policy
 from service.settings import Settings
 from tests.auth import as_role, make_app, make_client
 from tests.fixtures import BROKEN, RULES
@@ -156,13 +157,17 @@ def test_unknown_route_is_json_for_a_client_and_a_page_for_a_browser(pages: Test
     assert page(pages, "/nowhere", 404).one("section", id="error").get("data-code") == "not-found"
 
 
-def test_internal_error_page_shows_the_id_and_no_traceback() -> None:
+def test_internal_error_page_shows_the_id_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     settings = Settings(rules_dir=RULES, knowledge_dir=KNOWLEDGE, neo4j_uri="")
     app = make_app(settings)
 
     def boom() -> None:
         raise RuntimeError("secret detail")
 
+    # A route without a rule is served to no one (service/auth/policy.py): give it one.
+    monkeypatch.setitem(policy.ROUTES, ("GET", "/boom"), policy.PAGE_READERS)
     app.add_api_route("/boom", boom)
     with as_role(TestClient(app, raise_server_exceptions=False), "author") as client:
         response = client.get("/boom", headers=BROWSER)

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Run CMD with NEO4J_URI set: starts the local Neo4j unless NEO4J_URI is already set, stops it
-# afterwards (also when CMD fails) and exits with CMD's exit code. See docs/neo4j.md.
+# afterwards (also when CMD fails) and exits with CMD's exit code. CMD gets NEO4J_USER and
+# NEO4J_PASSWORD with it (the password in the data folder, e.g. var/neo4j/password). See
+# docs/neo4j.md.
 #   tools/neo4j/with-neo4j.sh [--port N] [--] CMD [ARG...]
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}

@@ -120,3 +120,35 @@ def test_a_playbook_needs_facts(tmp_path: Path) -> None:
     path = write_rules(tmp_path, "playbook: p\nrules: []\n")
     with pytest.raises(RuleFileError, match="a playbook needs 'facts'"):
         load_ruleset(path, actions=ACTIONS)
+
+
+def test_fact_queries_that_reach_outside_the_graph_are_refused_at_their_position(
+    tmp_path: Path,
+) -> None:
+    text = PLAYBOOK.replace(
+        "RETURN count(e) AS value",
+        "WITH count(e) AS n LOAD CSV FROM 'file:///etc/passwd' AS l RETURN n AS value",
+    ).replace(
+        '"MATCH (c:Case {id: $case_id}) RETURN [] AS value"',
+        '"MATCH (c:Case {id: $case_id}) CALL db.labels() YIELD label RETURN [] AS value"',
+    )
+    with pytest.raises(RuleFileError) as exc:
+        load_ruleset(write_rules(tmp_path, text), actions=ACTIONS)
+    found = {(p.line, p.col, p.message) for p in exc.value.problems}
+    assert found == {
+        (9, 26, "fact 'unverified': LOAD CSV is not allowed in a fact query"),
+        (10, 60, "fact 'ring': CALL of a procedure is not allowed in a fact query (a CALL { } "
+                 "subquery is)"),
+        (10, 65, "fact 'ring': db.labels() is not allowed in a fact query: no procedure or "
+                 "function of apoc, dbms, db, gds, genai, graph or tx"),
+    }  # fmt: skip
+
+
+def test_words_in_literals_comments_and_names_are_not_constructs(tmp_path: Path) -> None:
+    text = PLAYBOOK.replace(
+        "RETURN count(e) AS value",
+        "  AND e.kind <> 'call-back; LOAD CSV; CREATE' // SET, CALL apoc.x()\n"
+        "      RETURN count(e) AS value, 'x' AS `CALL db.x()`",
+    )
+    rs = load_ruleset(write_rules(tmp_path, text), actions=ACTIONS)
+    assert "LOAD CSV" in rs.facts["unverified"].query

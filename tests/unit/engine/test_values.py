@@ -215,7 +215,7 @@ def test_the_engine_is_chosen_by_the_file_then_the_setting(make: Make) -> None:
 def test_a_condition_durable_rules_cannot_take_is_a_load_error_there_only(
     make: Make, problems: Callable[[str], list[str]]
 ) -> None:
-    alternatives = " or ".join(f'(c == "a{i}" and n > {i})' for i in range(14))
+    alternatives = " or ".join(f'c == "a{i}"' for i in range(600))
     text = f"""
         ruleset: wide
         ENGINE
@@ -227,10 +227,10 @@ def test_a_condition_durable_rules_cannot_take_is_a_load_error_there_only(
             then: {{set: {{hit: true}}}}
         """
     got = problems(text.replace("ENGINE", "engine: durable"))
-    assert len(got) == 1 and got[0].startswith("6:5: rule 'many': durable_rules cannot take")
+    assert len(got) == 1 and got[0].startswith("7:11: rule 'many': "), got
     rs = make(text.replace("ENGINE", ""))
-    assert rs.evaluate({"c": "a13", "n": 20}, today=TODAY).outputs == {"hit": True}
-    assert rs.evaluate({"c": "a13", "n": 2}, today=TODAY).outputs == {"hit": False}
+    assert rs.evaluate({"c": "a599", "n": 600}, today=TODAY).outputs == {"hit": True}
+    assert rs.evaluate({"c": "a600", "n": 2}, today=TODAY).outputs == {"hit": False}
 
 
 def test_lint_reads_the_values_an_input_decides(make: Make) -> None:

@@ -1,0 +1,1 @@
+"""The hostile-input suite: each attack found in review (issue 10) replayed and refused."""

@@ -34,6 +34,7 @@ from typing import Any
 
 from service.auth.store import Neo4jStore, create_key
 from service.devtools.localneo4j import LOCAL_USER, password
+from service.engine import load_ruleset
 
 from . import http_load
 from .decision_log import decision_log_rows, wait_for_flush
@@ -64,8 +65,10 @@ INVOICE = RULES / "invoice-approval.yaml"
 RESULTS = ROOT / "bench" / "results-latest.md"
 TODAY = dt.date(2026, 3, 2)  # fixed, so that runs decide the same inputs the same way
 
-IN_PROCESS_TARGET = 3.0  # Casewise decisions/s over zen-engine's and over CLIPS'
-HTTP_TARGET = 0.60  # Casewise single decisions/s over bare requests/s
+IN_PROCESS_TARGET = 4.0  # Casewise decisions/s over zen-engine's and over CLIPS'
+PLAIN_TARGET = 0.20  # Casewise decisions/s over the plain Python function's
+HTTP_TARGET = 0.70  # Casewise single decisions/s over bare requests/s
+DURABLE = "Casewise, durable engine"
 RSS_TARGET = 5.0  # % growth over the memory run
 BATCH = 100
 
@@ -175,11 +178,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _in_process(subject: Subject, impls: dict[str, Decide], plan: Plan) -> list[Row]:
     evaluate, today = subject.ruleset.evaluate, subject.today
+    durable_evaluate = load_ruleset(subject.path, engine="durable").evaluate
 
     def casewise(data: dict[str, Any]) -> Any:
         return evaluate(data, today=today)
 
-    contenders: dict[str, Decide] = {"Casewise": casewise, **impls}
+    def durable(data: dict[str, Any]) -> Any:
+        return durable_evaluate(data, today=today)
+
+    contenders: dict[str, Decide] = {"Casewise": casewise, DURABLE: durable, **impls}
     best: dict[str, Rate] = {}
     for n in range(plan.rounds):
         for name, decide in contenders.items():
@@ -194,7 +201,7 @@ def _in_process(subject: Subject, impls: dict[str, Decide], plan: Plan) -> list[
             )
     ours = best["Casewise"].per_second
     rows = [Row(f"in-process {subject.name}: Casewise", rate(ours))]
-    floor = c_floor(casewise, subject.inputs).per_second
+    floor = c_floor(durable, subject.inputs).per_second
     say(f"  {subject.name}: durable_rules C calls alone, replayed: {floor:,.0f} decisions/s")
     rows.append(
         Row(
@@ -205,8 +212,8 @@ def _in_process(subject: Subject, impls: dict[str, Decide], plan: Plan) -> list[
             "info",
         )
     )
-    targets = {ZEN: IN_PROCESS_TARGET, CLIPS: IN_PROCESS_TARGET}
-    for name in (ZEN, CLIPS, PLAIN, ZEN_DECISION):
+    targets = {ZEN: IN_PROCESS_TARGET, CLIPS: IN_PROCESS_TARGET, PLAIN: PLAIN_TARGET}
+    for name in (DURABLE, ZEN, CLIPS, PLAIN, ZEN_DECISION):
         theirs = best[name].per_second
         ratio = ours / theirs
         target = targets.get(name)
@@ -216,7 +223,7 @@ def _in_process(subject: Subject, impls: dict[str, Decide], plan: Plan) -> list[
                 rate(theirs),
                 f"Casewise / {name}",
                 f"{ratio:.2f}x",
-                f">= {target:g}x" if target else ("ceiling" if name == PLAIN else "info"),
+                f">= {target:g}x" if target else "info",
                 (ratio >= target) if target else None,
             )
         )

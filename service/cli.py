@@ -140,7 +140,7 @@ def decide(
         decision = target.evaluate(data, today=day)
     except InputError as exc:
         lines = [f"invalid input for ruleset '{ruleset}':"]
-        lines += [f"  {d['field']}: {d['message']} (got {d.get('value')!r})" for d in exc.details]
+        lines += [f"  {d['field']}: {d['message']}" for d in exc.details]
         _fail("\n".join(lines))
     except DecisionError as exc:
         _fail(f"decision failed ({exc.code}): {exc.message}")
@@ -198,6 +198,11 @@ def _explain(ruleset: Ruleset, decision: Decision) -> None:
     for name, value in decision.outputs.items():
         outputs.add_row(name, _show(value))
     out.print(outputs)
+    if decision.values:
+        values = Table("value", "decided", box=None, title="Values", title_justify="left")
+        for name, value in decision.values.items():
+            values.add_row(name, _show(value))
+        out.print(values)
     descriptions = _rule_descriptions(ruleset)
     if decision.fired:
         fired = Table("#", "rule", "read", box=None, title="Fired rules", title_justify="left")

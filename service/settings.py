@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.engine import limits
+from service.engine.loader import use_engine
 from service.kernel.errors import CasewiseError
 
 ENV_PREFIX = "CASEWISE_"
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest request body in bytes.")
     max_firings: int = Field(
         1000, ge=1, description="Most rule firings in one decision (runaway-chain limit)."
+    )
+    engine: Literal["compiled", "durable"] = Field(
+        "compiled",
+        description="Engine of rule files that name none: compiled (default) or durable.",
     )
     log_level: LogLevel = Field("INFO", description="Logging level.")
     # Neo4j's own variable names, as its tools and docs use them; CASEWISE_NEO4J_* work too.
@@ -196,7 +201,7 @@ def load_settings(**overrides: object) -> Settings:
     Raises SettingsError naming each bad variable (``CASEWISE_PORT: ...``).
     """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -207,3 +212,5 @@ def load_settings(**overrides: object) -> Settings:
             value = "***" if secret else repr(err.get("input"))
             lines.append(f"{name}: {err['msg']} (got {value})")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from exc
+    use_engine(settings.engine)
+    return settings

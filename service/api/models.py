@@ -43,6 +43,9 @@ class DecisionOut(BaseModel):
     fired: list[FiredRuleOut]
     facts: list[str] = Field(description="Facts derived by the rules.")
     duration_ms: float
+    values: dict[str, Any] | None = Field(
+        None, description="Intermediate values the tables and rules decided (when declared)."
+    )
     case_id: str | None = Field(
         default=None,
         description="Only when the outputs say open_case: true: the case the decision opened "

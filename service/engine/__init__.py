@@ -1,4 +1,5 @@
-"""The rule engine: rule files checked and compiled to durable_rules, then evaluated.
+"""The rule engine: rule files checked and compiled (to Python by default, or to
+durable_rules under ``engine: durable``), then evaluated.
 
 The engine knows nothing of HTTP or storage; ``Registry`` and ``Ruleset.evaluate``
 are what the API and the command line call.

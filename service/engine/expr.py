@@ -61,6 +61,7 @@ class Scope:
     item: FieldSpec | None = None
     allow_facts: bool = True
     errors: list[ExprError] = field(default_factory=list)
+    values: dict[str, FieldSpec] = field(default_factory=dict)  # intermediate values
 
 
 def parse(text: str, scope: Scope, *, want: str | None = BOOLEAN) -> ir.Node | None:
@@ -233,8 +234,10 @@ class _Builder:
             return ir.Path(_pos(node), (), "item", self.scope.item)
         self._check_name(node, name)
         spec = self.scope.schema.get(name)
+        if spec is None and name in self.scope.values:
+            return ir.Path(_pos(node), (name,), "value", self.scope.values[name])
         if spec is None:
-            names = list(self.scope.schema)
+            names = [*self.scope.schema, *self.scope.values]
             return raise_at(
                 node,
                 f"unknown field '{name}'{suggest(name, names)}"
@@ -451,7 +454,13 @@ class _Builder:
         if not isinstance(items, ir.Path) or items.type not in (LIST, ANY):
             return raise_at(node.args[0], f"{name}() needs a list field first, not {_name(items)}")
         item_spec = (items.spec.items if items.spec else None) or FieldSpec("item", "object")
-        inner = Scope(self.scope.schema, item_spec, allow_facts=False, errors=self.scope.errors)
+        inner = Scope(
+            self.scope.schema,
+            item_spec,
+            allow_facts=False,
+            errors=self.scope.errors,
+            values=self.scope.values,
+        )
         cond = as_condition(_Builder(inner).build(node.args[1]))
         return ir.Quant(_pos(node), name, items, cond)
 

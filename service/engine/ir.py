@@ -53,7 +53,8 @@ class Const(Node):
 
 @dataclass(frozen=True)
 class Path(Node):
-    """A field of the input (``scope == "input"``) or of the current list item (``"item"``)."""
+    """A field of the input (``scope == "input"``), of the current list item (``"item"``),
+    or an intermediate value (``"value"``) decided by a table or rule of the ruleset."""
 
     parts: tuple[str, ...]
     scope: str
@@ -65,7 +66,7 @@ class Path(Node):
 
     @property
     def dotted(self) -> str:
-        return ".".join(self.parts) if self.scope == "input" else ".".join(("item", *self.parts))
+        return ".".join(self.parts) if self.scope != "item" else ".".join(("item", *self.parts))
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,15 @@ def input_paths(node: Node) -> list[str]:
     for n in walk(node):
         if isinstance(n, Path) and n.scope == "input":
             seen.setdefault(n.dotted, None)
+    return list(seen)
+
+
+def value_names(node: Node) -> list[str]:
+    """Intermediate values an expression reads, in order of appearance, without repeats."""
+    seen: dict[str, None] = {}
+    for n in walk(node):
+        if isinstance(n, Path) and n.scope == "value":
+            seen.setdefault(n.parts[0], None)
     return list(seen)
 
 

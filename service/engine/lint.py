@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ir
-from .candidates import Constants, build, combine, field_values, leaves
+from .candidates import ABSENT, Constants, build, combine, field_values, leaves
 from .errors import DecisionError, InputError, Problem, RuleFileError
 from .loader import load_ruleset
 from .model import Decision, Rule, Ruleset
@@ -119,6 +119,7 @@ class _Linter:
         fields = list(leaves(self.rs.inputs))
         domains = [field_values(spec, path, consts, self.today) for path, spec in fields]
         paths = [p for p, _ in fields]
+        self.domains, self.paths = domains, paths
         cases = []
         for pick in combine([len(d) for d in domains], limit):
             data = build(paths, tuple(d[i] for d, i in zip(domains, pick, strict=True)))
@@ -129,6 +130,11 @@ class _Linter:
 
     def _simulate(self, data: dict[str, Any], values: dict[str, Any]) -> _Case:
         rules = self.rs.rules
+        if self.rs.values:  # conditions read the intermediate values the input decides
+            try:
+                values = {**values, **self.rs.evaluate(data, today=self.today).values}
+            except (InputError, DecisionError):
+                pass
         plain = {
             i: evaluate(r.condition, Env(values, self.today)) is True
             for i, r in enumerate(rules)
@@ -198,6 +204,13 @@ class _Linter:
                 continue
             held = [c for c in self.cases if c.holds[i]]
             if not held:
+                found = self._search(i)
+                if found is not None:
+                    self.cases.append(found)
+                    if i in found.fired:
+                        continue
+                    self._shadowed(i, rule, [found])
+                    continue
                 self.add(
                     rule.line,
                     ERROR,
@@ -206,6 +219,48 @@ class _Linter:
                 )
                 continue
             self._shadowed(i, rule, held)
+
+    def _search(self, i: int, rounds: int = 3) -> _Case | None:
+        """An input on which rule ``i``'s condition holds, found one field at a time.
+
+        The candidates combine fields pairwise, so a condition that needs four fields just
+        so (``category == "meals" and level == "staff" and amount > 100 * max(days, 1)``)
+        may hold on none of them. Starting from the candidates on which most of its parts
+        hold, each field in turn takes the value that makes most parts hold, until all do.
+        """
+        cond = self.rs.rules[i].condition
+        if ir.has_fact(cond) or not self.cases:
+            return None
+        parts = list(cond.items) if isinstance(cond, ir.And) else [cond]
+
+        def score(data: dict[str, Any]) -> int:
+            values, errors = self.rs.checker(data)
+            if errors:
+                return -1
+            if self.rs.values:
+                try:
+                    values = {**values, **self.rs.evaluate(data, today=self.today).values}
+                except (InputError, DecisionError):
+                    return -1
+            env = Env(values, self.today)
+            return sum(evaluate(p, env) is True for p in parts)
+
+        starts = sorted(self.cases, key=lambda c: -score(c.data))[:3]
+        for start in starts:
+            picks = [_value_at(start.data, p) for p in self.paths]
+            best = score(build(self.paths, tuple(picks)))
+            for _ in range(rounds):
+                for k, domain in enumerate(self.domains):
+                    for value in domain:
+                        trial = [*picks[:k], value, *picks[k + 1 :]]
+                        got = score(build(self.paths, tuple(trial)))
+                        if got > best:
+                            best, picks = got, trial
+                if best == len(parts):
+                    data = build(self.paths, tuple(picks))
+                    values, _ = self.rs.checker(data)
+                    return self._simulate(data, values)
+        return None
 
     def _shadowed(self, i: int, rule: Rule, held: list[_Case]) -> None:
         stoppers = {c.fired[-1] for c in held if c.fired and self.rs.rules[c.fired[-1]].stop}
@@ -236,6 +291,8 @@ class _Linter:
                     if (a, b) in done:
                         continue
                     ra, rb = rules[a], rules[b]
+                    if _is_default(rb) and rb.priority < ra.priority:
+                        continue  # a catch-all below: giving way is what it is for
                     keys = [k for k in ra.set if k in rb.set and ra.set[k] != rb.set[k]]
                     if not keys:
                         continue
@@ -483,3 +540,21 @@ class _Lines:
             if n < len(parts) - 1 and isinstance(node, dict):
                 node = node.get("fields")
         return pos.line
+
+
+def _is_default(rule: Rule) -> bool:
+    """A default: a rule with a negative priority or ``when: true``, which gives the usual
+    answer when no rule above it gave another (docs/rules.md, "Output precedence")."""
+    cond = rule.condition
+    constant = not ir.input_paths(cond) and not ir.has_fact(cond) and not ir.uses_today(cond)
+    return rule.priority < 0 or (constant and evaluate(cond, Env({}, dt.date(2000, 1, 1))) is True)
+
+
+def _value_at(data: dict[str, Any], dotted: str) -> Any:
+    """The value at a dotted path of a candidate input, or ABSENT."""
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return ABSENT
+        value = value[part]
+    return value

@@ -10,9 +10,11 @@ from typing import Any
 
 from . import durable_guard, expr, ir, limits
 from .compile import Atoms, CompileError, condition, may_hold_without_facts
+from .depends import Cycle, Unit, stages
 from .errors import Problem, RuleFileError
-from .model import Action, Rule, Ruleset
+from .model import ENGINES, Action, Rule, Ruleset
 from .playbook import RECOMMENDATIONS, FactQuery, catalogue_ids, read_facts, read_recommend
+from .pyengine import PyProgram
 from .runtime import Program
 from .schema import FieldSpec, check_value, read_schema
 from .source import (
@@ -38,8 +40,29 @@ from .tables import (
     output_rank,
 )
 
-TOP_KEYS = ("ruleset", "description", "input", "output", "rules", "tables", "limits")
-PLAYBOOK_KEYS = ("playbook", "description", "facts", "output", "rules", "tables", "limits")
+TOP_KEYS = (
+    "ruleset",
+    "description",
+    "engine",
+    "input",
+    "values",
+    "output",
+    "rules",
+    "tables",
+    "limits",
+)
+PLAYBOOK_KEYS = (
+    "playbook",
+    "description",
+    "engine",
+    "facts",
+    "values",
+    "output",
+    "rules",
+    "tables",
+    "limits",
+)
+VALUE_TYPES = ("number", "integer", "string", "boolean", "list")
 RULE_KEYS = ("id", "description", "priority", "when", "then")
 THEN_KEYS = ("set", "append", "assert", "stop")
 PLAYBOOK_THEN_KEYS = (*THEN_KEYS, "recommend")
@@ -69,6 +92,15 @@ MAX_RULES = 65_000
 # Names the API's paths use beside ruleset names: GET /v1/rulesets/status, POST .../reload.
 RESERVED_NAMES = frozenset({"status", "reload"})
 
+_default_engine = ["compiled"]
+
+
+def use_engine(name: str) -> None:
+    """Make ``name`` the engine of rule files that do not name one (CASEWISE_ENGINE)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; engines: {', '.join(ENGINES)}")
+    _default_engine[0] = name
+
 
 def load_ruleset(
     path: Path,
@@ -76,12 +108,15 @@ def load_ruleset(
     max_firings: int | None = None,
     actions: Collection[str] | None = None,
     data: bytes | None = None,
+    engine: str | None = None,
 ) -> Ruleset:
     """The ruleset in ``path``, checked and compiled; raises RuleFileError listing every mistake.
 
     A playbook's ``recommend`` actions are checked against ``actions``, by default the ids of
     the catalogue beside its folder (``knowledge/actions.yaml``). ``data``: the file's bytes,
     already read (a reload hashes them first, so the version is of exactly what was compiled).
+    ``engine``: run it on this engine whatever the file or the setting says (the tests
+    compare the two engines this way).
     """
     deadline = limits.Deadline(limits.current().compile_timeout_s)
     src, data = read_source(path, data)
@@ -96,6 +131,7 @@ def load_ruleset(
         src.error(start, "a rule file must be a mapping with keys: " + ", ".join(TOP_KEYS))
         raise RuleFileError(src.problems)
     loader = _Loader(src, doc, path, hashlib.sha256(data).hexdigest(), max_firings, deadline)
+    loader.forced_engine = engine
     if loader.is_playbook:
         loader.catalogue = set(actions) if actions is not None else catalogue_ids(path)
     try:
@@ -123,6 +159,9 @@ class _Loader:
         self.is_playbook = "playbook" in doc
         self.catalogue: set[str] | None = None
         self.facts: dict[str, FactQuery] = {}
+        self.values: dict[str, FieldSpec] = {}
+        self.forced_engine: str | None = None
+        self.table_pos: dict[str, tuple[int, int]] = {}
 
     def err(self, pos: Pos, message: str) -> None:
         self.src.error(pos, message)
@@ -167,6 +206,7 @@ class _Loader:
         self.outputs = read_schema(
             self.src, doc.get("output"), "output", value_pos(doc, "output", start)
         )
+        self._values()
         if self.is_playbook:
             if RECOMMENDATIONS in self.outputs:
                 self.err(
@@ -186,13 +226,35 @@ class _Loader:
         if "input" not in doc and not self.is_playbook:
             self.err(start, "the rule file has no 'input' schema; list the fields a decision reads")
         max_firings = self._limits()
+        engine = self._engine()
         rules = self._rules()
         tables = self._tables()
         self._check_ownership(rules, tables)
         self._check_facts(rules)
         if self.src.problems:
             raise RuleFileError(self.src.problems)
-        program, actions, atoms = self._compile(name, rules, tables)
+        rule_stages, table_stages = self._stages(rules, tables)
+        if self.src.problems:
+            raise RuleFileError(self.src.problems)
+        program: Program | None = None
+        actions: dict[str, Action] = {}
+        atoms: list[ir.Node] = []
+        compiled: PyProgram | None = None
+        if engine == "durable":
+            program, actions, atoms = self._compile(name, rules, tables)
+        else:
+            self.deadline.check()
+            compiled = PyProgram(
+                name,
+                rules,
+                tables,
+                self.outputs,
+                self.values,
+                max_firings,
+                rule_stages,
+                table_stages,
+                self.inputs,
+            )
         if self.src.problems:
             raise RuleFileError(self.src.problems)
         return Ruleset(
@@ -210,9 +272,97 @@ class _Loader:
             atoms=atoms,
             kind=kind,
             facts=self.facts,
+            compiled=compiled,
+            engine=engine,
+            values=self.values,
         )
 
     # ------------------------------------------------------------ pieces
+
+    def _engine(self) -> str:
+        """The engine asked for: by the caller, else by the file, else by the setting."""
+        start = Pos(1, 1)
+        asked = self.doc.get("engine")
+        if asked is not None and asked not in ENGINES:
+            self.err(
+                value_pos(self.doc, "engine", start),
+                f"unknown engine {asked!r}{suggest(str(asked), ENGINES)} "
+                f"(engines: {', '.join(ENGINES)})",
+            )
+            asked = None
+        engine = self.forced_engine or asked or _default_engine[0]
+        if engine == "durable" and self.values:
+            where = "engine" if self.doc.get("engine") == "durable" else "values"
+            self.err(
+                value_pos(self.doc, where, start),
+                "intermediate values ('values') need the compiled engine: durable_rules "
+                "cannot run a table before the rules that read it; remove 'engine: durable'",
+            )
+        return str(engine)
+
+    def _values(self) -> None:
+        """Read ``values``: named intermediate values that tables and rules decide and read."""
+        start = Pos(1, 1)
+        node = self.doc.get("values")
+        self.values = read_schema(self.src, node, "values", value_pos(self.doc, "values", start))
+        for name, spec in self.values.items():
+            pos = key_pos(node, name, start)
+            if name in RESERVED:
+                self.err(pos, f"'{name}' is a word of the expression language; rename the value")
+            elif name in self.inputs:
+                self.err(pos, f"value '{name}' has the name of an input field; rename one")
+            elif name in self.outputs:
+                self.err(
+                    pos,
+                    f"value '{name}' has the name of an output; a value is read by rules and "
+                    "tables, an output is the answer: give them different names",
+                )
+            elif spec.type not in VALUE_TYPES:
+                self.err(
+                    pos,
+                    f"value '{name}' is a {spec.type}; a value is one of {', '.join(VALUE_TYPES)}",
+                )
+
+    def _stages(self, rules: list[Rule], tables: list[Table]) -> tuple[list[int], list[int]]:
+        """Each rule's and table's stage; a cycle through values is reported here."""
+        if not self.values:
+            return [0] * len(rules), [0] * len(tables)
+        units = [
+            Unit(
+                f"rule '{r.id}'",
+                r.line,
+                r.col,
+                reads_values=frozenset(ir.value_names(r.condition)),
+                writes_values=frozenset(k for k in (*r.set, *r.append) if k in self.values),
+                reads_facts=frozenset(
+                    n.name for n in ir.walk(r.condition) if isinstance(n, ir.Fact)
+                ),
+                asserts=frozenset(r.asserts),
+            )
+            for r in rules
+        ]
+        for t in tables:
+            line, col = self.table_pos.get(t.id, (1, 1))
+            units.append(
+                Unit(
+                    f"table '{t.id}'",
+                    line,
+                    col,
+                    reads_values=frozenset(t.reads),
+                    writes_values=frozenset(o for o in t.outputs if o in self.values),
+                )
+            )
+        try:
+            found = stages(units)
+        except Cycle as cycle:
+            first = cycle.chain[0][0]
+            self.err(
+                Pos(first.line, first.col),
+                f"values depend on themselves: {cycle.describe()}; "
+                "a value must be decided before what reads it",
+            )
+            return [0] * len(rules), [0] * len(tables)
+        return found[: len(rules)], found[len(rules) :]
 
     def _limits(self) -> int:
         node = self.doc.get("limits")
@@ -314,7 +464,9 @@ class _Loader:
                     "(use 'when: true' for always)",
                 )
             else:
-                cond = self._expression(rnode, "when", pos, expr.Scope(self.inputs), ir.BOOLEAN)
+                cond = self._expression(
+                    rnode, "when", pos, expr.Scope(self.inputs, values=self.values), ir.BOOLEAN
+                )
             then = self._then(rnode, pos, rid)
             if rid is None or cond is None or then is None:
                 continue
@@ -326,7 +478,7 @@ class _Loader:
                     priority=priority,
                     when=str(rnode["when"]),
                     condition=cond,
-                    paths=tuple(ir.input_paths(cond)),
+                    paths=(*ir.input_paths(cond), *ir.value_names(cond)),
                     set=then[0],
                     append=then[1],
                     asserts=then[2],
@@ -424,12 +576,15 @@ class _Loader:
         return (sets, appends, tuple(facts), bool(stop)) if ok else None
 
     def _output(self, name: str, pos: Pos) -> FieldSpec | None:
-        spec = self.outputs.get(name)
+        spec = self.outputs.get(name) or self.values.get(name)
         if spec is None:
+            known = [*self.outputs, *self.values]
             self.err(
                 pos,
-                f"unknown output '{name}'{suggest(name, self.outputs)} "
-                f"(outputs: {', '.join(self.outputs) or 'none — declare them under output'})",
+                f"unknown output '{name}'{suggest(name, known)} "
+                f"(outputs: {', '.join(self.outputs) or 'none — declare them under output'}"
+                + (f"; values: {', '.join(self.values)}" if self.values else "")
+                + ")",
             )
         return spec
 
@@ -462,6 +617,8 @@ class _Loader:
     def _table(self, tnode: Any, pos: Pos) -> Table | None:
         check_keys(self.src, tnode, TABLE_KEYS, "a table", pos)
         tid = self._claim_id(tnode, pos, "a table")
+        if tid is not None:
+            self.table_pos[tid] = (pos.line, pos.col)
         ok = tid is not None
         hit = tnode.get("hit", "unique")
         if hit not in HIT_POLICIES:
@@ -487,17 +644,28 @@ class _Loader:
             return None
         columns: list[str] = []
         paths: dict[str, None] = {}
+        reads: dict[str, None] = {}
+        split = _split_by_yaml([str(t) for t in raw_inputs])
+        if split is not None:
+            self.err(
+                ipos,
+                f"YAML split the input expression {split!r} at its comma(s) (a [..] list "
+                "separates items by commas); quote each expression that has a comma, e.g. "
+                f"""inputs: [category, '{split}']""",
+            )
+            return None
         for j, text in enumerate(raw_inputs):
             node = self._parse_at(
                 str(text),
                 text_start(self.src, text, value_pos(raw_inputs, j, ipos)),
-                expr.Scope(self.inputs, allow_facts=False),
+                expr.Scope(self.inputs, allow_facts=False, values=self.values),
                 None,
             )
             if node is None:
                 ok = False
             else:
                 paths.update(dict.fromkeys(ir.input_paths(node)))
+                reads.update(dict.fromkeys(ir.value_names(node)))
             columns.append(str(text))
         outputs, ranks = self._table_outputs(tnode, pos, hit, aggregate)
         if outputs is None:
@@ -516,6 +684,7 @@ class _Loader:
             outputs=tuple(outputs),
             rows=tuple(rows),
             ranks=ranks,
+            reads=tuple(reads),
         )
 
     def _table_outputs(
@@ -597,7 +766,7 @@ class _Loader:
                     continue
                 if text is None:
                     continue
-                scope = expr.Scope(self.inputs, allow_facts=False)
+                scope = expr.Scope(self.inputs, allow_facts=False, values=self.values)
                 scope.errors = []
                 node = expr.parse(text, scope, want=ir.BOOLEAN)
                 for e in scope.errors:
@@ -609,7 +778,7 @@ class _Loader:
             values: dict[str, Any] = {}
             for j, name in enumerate(outputs):
                 value = row[len(columns) + j]
-                spec = self.outputs[name]
+                spec = self.outputs.get(name) or self.values[name]
                 if spec.type == "list" and not isinstance(value, list):
                     check = FieldSpec(name, "list", items=spec.items)
                     good = self._value_ok(
@@ -620,7 +789,10 @@ class _Loader:
                         spec, value, value_pos(row, len(columns) + j, row_pos), name
                     )
                 ok = ok and good
-                values[name] = list(value) if isinstance(value, list) else value
+                if spec.type == "list":  # a single item stands for a list of one
+                    values[name] = list(value) if isinstance(value, list) else [value]
+                else:
+                    values[name] = value
             cond: ir.Node = (
                 ir.And((1, 0), tuple(parts)) if parts else ir.Const((1, 0), True, ir.BOOLEAN)
             )
@@ -631,13 +803,14 @@ class _Loader:
     def _check_ownership(self, rules: list[Rule], tables: list[Table]) -> None:
         for table in tables:
             for name in table.outputs:
-                if self.outputs[name].type == "list":
+                if (self.outputs.get(name) or self.values[name]).type == "list":
                     continue
                 for rule in rules:
                     if name in rule.set:
                         self.err(
                             Pos(rule.line, rule.col),
-                            f"output '{name}' is set both by rule '{rule.id}' and by table "
+                            f"{'value' if name in self.values else 'output'} '{name}' is set "
+                            f"both by rule '{rule.id}' and by table "
                             f"'{table.id}'; give each output one owner",
                         )
 
@@ -656,7 +829,7 @@ class _Loader:
 
     def _compile(
         self, name: str, rules: list[Rule], tables: list[Table]
-    ) -> tuple[Program, dict[str, Action], list[ir.Node]]:
+    ) -> tuple[Program | None, dict[str, Action], list[ir.Node]]:
         atoms = Atoms()
         definition: dict[str, Any] = {}
         actions: dict[str, Action] = {}
@@ -726,6 +899,24 @@ class _Loader:
             message = f"table '{tables[action.index].id}', row {action.row + 1}: {message}"
         self.err(pos, message)
         raise RuleFileError(self.src.problems)
+
+
+def _split_by_yaml(items: list[str]) -> str | None:
+    """The expression YAML cut in pieces at its commas, rejoined; None if nothing was cut."""
+    k = 0
+    while k < len(items):
+        depth = items[k].count("(") - items[k].count(")")
+        depth += items[k].count("[") - items[k].count("]")
+        if depth > 0:
+            end = k
+            while depth > 0 and end + 1 < len(items):
+                end += 1
+                depth += items[end].count("(") - items[end].count(")")
+                depth += items[end].count("[") - items[end].count("]")
+            if end > k and depth == 0:
+                return ", ".join(items[k : end + 1])
+        k += 1
+    return None
 
 
 def _cell_text(cell: Any) -> str:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ir
 from .compile import FACTS_KEY, INPUT_KEY, TODAY_KEY
@@ -21,6 +21,11 @@ from .reference import Env, evaluate
 from .runtime import Program
 from .schema import FieldSpec, to_json
 from .tables import Table
+
+if TYPE_CHECKING:
+    from .pyengine import PyProgram
+
+ENGINES = ("compiled", "durable")
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ class Action:
     row: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class FiredRule:
     rule: str
     values: dict[str, Any]
@@ -82,9 +87,10 @@ class Decision:
     fired: list[FiredRule]
     facts: list[str]
     duration_ms: float
+    values: dict[str, Any] = field(default_factory=dict)  # intermediate values decided
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "ruleset": self.ruleset,
             "version": self.version,
@@ -93,6 +99,9 @@ class Decision:
             "facts": self.facts,
             "duration_ms": self.duration_ms,
         }
+        if self.values:
+            out["values"] = self.values
+        return out
 
 
 @dataclass
@@ -108,11 +117,14 @@ class Ruleset:
     rules: list[Rule]
     tables: list[Table]
     max_firings: int
-    program: Program = field(repr=False)
+    program: Program | None = field(repr=False)  # the durable engine, when asked for
     actions: dict[str, Action] = field(repr=False)
     atoms: list[ir.Node] = field(repr=False)
     kind: str = "ruleset"  # or "playbook"
     facts: dict[str, FactQuery] = field(default_factory=dict, repr=False)  # playbooks only
+    compiled: PyProgram | None = field(default=None, repr=False)  # the compiled engine
+    engine: str = "compiled"  # which of ENGINES makes the decisions
+    values: dict[str, FieldSpec] = field(default_factory=dict)  # intermediate values
     checker: InputChecker = field(init=False, repr=False)
     engine_form: Callable[[dict[str, Any]], dict[str, Any]] = field(init=False, repr=False)
 
@@ -129,6 +141,19 @@ class Ruleset:
         if errors:
             raise InputError(self.name, errors)
         day = today or dt.date.today()
+        if self.compiled is not None:
+            outputs, fired, facts, decided = self.compiled.run(values, day)
+            return Decision(
+                id=decision_id or new_id(),
+                ruleset=self.name,
+                version=self.version,
+                outputs=outputs,
+                fired=fired,
+                facts=facts,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                values=decided,
+            )
+        assert self.program is not None
         fact: dict[str, Any] = {
             "$t": "in",
             INPUT_KEY: self.engine_form(values),
@@ -159,8 +184,12 @@ class Ruleset:
             **({"facts": {k: f.describe() for k, f in self.facts.items()}} if self.facts else {}),
             "description": self.description,
             "version": self.version,
+            "engine": self.engine,
             "input": {k: f.describe() for k, f in self.inputs.items()},
             "output": {k: f.describe() for k, f in self.outputs.items()},
+            **(
+                {"values": {k: f.describe() for k, f in self.values.items()}} if self.values else {}
+            ),
             "rules": [r.describe() for r in self.rules],
             "tables": [t.describe() for t in self.tables],
             "limits": {"max_firings": self.max_firings},

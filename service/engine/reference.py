@@ -52,7 +52,8 @@ def _const(node: ir.Const, env: Env) -> Any:
 
 
 def _path(node: ir.Path, env: Env) -> Any:
-    value: Any = env.data if node.scope == "input" else env.item
+    # intermediate values are decided into the same mapping as the input fields
+    value: Any = env.item if node.scope == "item" else env.data
     for part in node.parts:
         if not isinstance(value, dict):
             return None

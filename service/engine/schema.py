@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,7 +239,7 @@ def _check_object(
                 {
                     "field": f"{prefix}{key}",
                     "value": None,
-                    "message": f"'{prefix}{key}' is required ({spec.type})",
+                    "message": f"'{prefix}{key}' is required ({spec.type}); it is missing",
                 }
             )
     return out
@@ -311,7 +313,10 @@ def check_value(spec: FieldSpec, value: Any, path: str, errors: list[dict[str, A
         if len(errors) > before:
             return _MISSING
     if spec.enum is not None and value not in spec.enum:
-        return bad(f"'{path}' must be one of {', '.join(map(str, spec.enum))}; got {_show(value)}")
+        return bad(
+            f"'{path}' must be one of {', '.join(map(str, spec.enum))}; got {_show(value)}"
+            + _closest(value, spec.enum)
+        )
     if spec.minimum is not None and value < spec.minimum:
         return bad(f"'{path}' must be at least {_num(spec.minimum)}; got {_show(value)}")
     if spec.maximum is not None and value > spec.maximum:
@@ -326,8 +331,19 @@ def _jsonable(value: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    """The value as JSON, shortened: what the caller sent, in the caller's notation."""
+    text = json.dumps(to_json(value) if _jsonable(value) else str(value), ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _closest(value: Any, allowed: tuple[Any, ...]) -> str:
+    """`; did you mean "meals"?` for a value off by case or a typo."""
+    if not isinstance(value, str):
+        return ""
+    words = [a for a in allowed if isinstance(a, str)]
+    same = [a for a in words if a.lower() == value.lower()]
+    close = same or difflib.get_close_matches(value, words, n=1, cutoff=0.75)
+    return f"; did you mean {_show(close[0])}?" if close else ""
 
 
 def _num(x: float) -> str:

@@ -159,9 +159,7 @@ class Replay:
             self.rejected.add(decision.id)
             if self.rejected_first is None:
                 d = exc.details[0] if exc.details else {}
-                self.rejected_first = (
-                    f"{d.get('field')}: {d.get('message')} (got {d.get('value')!r})"
-                )
+                self.rejected_first = f"{d.get('field')}: {d.get('message')}"
             return
         except DecisionError as exc:
             self.failed.add(decision.id)

@@ -104,6 +104,7 @@ class Table:
     outputs: tuple[str, ...]
     rows: tuple[Row, ...]
     ranks: dict[str, tuple[Any, ...]]  # output -> enum order, for priority / output order
+    reads: tuple[str, ...] = ()  # intermediate values the inputs read
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -124,6 +125,11 @@ class Table:
             order = self.ranks.get(name)
             if order is not None:
                 value = row.values.get(name)
+                if isinstance(value, list):  # a list output ranks by its best item
+                    key.append(
+                        min((order.index(v) for v in value if v in order), default=len(order))
+                    )
+                    continue
                 key.append(order.index(value) if value in order else len(order))
         return tuple(key)
 
@@ -174,7 +180,11 @@ class Table:
                     items = value if isinstance(value, list) else [value]
                     appends.setdefault(name, []).extend(items)
             return rows, sets, appends
-        sets.update(rows[0].values)  # unique, first, priority, any: one row's outputs
+        for name, value in rows[0].values.items():  # unique, first, priority, any: one row
+            if isinstance(value, list):  # a list output gets the row's items, after the rules'
+                appends.setdefault(name, []).extend(value)
+            else:
+                sets[name] = value
         return rows, sets, appends
 
 

@@ -1,10 +1,13 @@
 """Run the example tests beside rule files (`rules/<name>.test.yaml`; docs/rules.md, "Test files").
 
-Each case gives an input and what to expect: outputs (only the keys listed are
-compared), the exact fired rules in order, the exact set of derived facts, or an
-error code instead of a decision. A rule file or test file that cannot be read is
-a *problem* (`file:line:col: message`), never an exception: every problem and
-every failing case is reported at once, as `casewise rules check` does.
+Each case gives an input and what to expect: outputs and intermediate values (only
+the keys listed are compared), the exact fired rules in order, the exact set of
+derived facts, or an error code instead of a decision. Every case is also decided by
+the other engine (compiled and durable_rules check each other): any difference in
+outputs, values, fired rules and the values they read, facts or error fails the case.
+A rule file or test file that cannot be read is a *problem* (`file:line:col: message`),
+never an exception: every problem and every failing case is reported at once, as
+`casewise rules check` does.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .livefiles import TEST_SUFFIX
 
 FILE_KEYS = ("ruleset", "today", "cases")
 CASE_KEYS = ("name", "input", "expect", "today")
-EXPECT_KEYS = ("outputs", "fired", "facts", "error")
+EXPECT_KEYS = ("outputs", "values", "fired", "facts", "error")
 _UNSET: Any = object()  # an output the decision did not return
 _Report = Callable[[Any, Any, str], None]  # (ruamel node, key or index, message)
 
@@ -159,14 +162,63 @@ def _run_file(ruleset: Ruleset, test_file: Path, result: SuiteResult) -> None:
         problem(doc, "cases", "cases must be a list of cases, each with name, input and expect")
         return
     outputs = set(ruleset.describe()["output"])
+    twin = other_engine(ruleset)
     for index, case in enumerate(cases):
-        if _case_is_valid(case, (cases, index), outputs, problem):
+        if _case_is_valid(case, (cases, index), outputs, problem, set(ruleset.values)):
             today = _date(case, "today", problem) or file_today
             line = _position(cases, index)[0]
-            result.cases.append(_run_case(ruleset, case, today, str(test_file), line))
+            checked = _run_case(ruleset, case, today, str(test_file), line)
+            if twin is not None:
+                checked.differences.extend(
+                    engine_differences(ruleset, twin, _plain(case["input"]), today)
+                )
+            result.cases.append(checked)
 
 
-def _case_is_valid(case: Any, where: tuple[Any, Any], outputs: set[str], problem: _Report) -> bool:
+def other_engine(ruleset: Ruleset) -> Ruleset | None:
+    """The same rule file on the other engine; None when that engine cannot take it."""
+    other = "durable" if ruleset.engine == "compiled" else "compiled"
+    try:
+        return load_ruleset(ruleset.path, max_firings=ruleset.max_firings, engine=other)
+    except (RuleFileError, OSError):
+        return None  # e.g. intermediate values, which only the compiled engine runs
+
+
+def engine_differences(
+    one: Ruleset, two: Ruleset, data: dict[str, Any], today: dt.date | None
+) -> list[str]:
+    """How two engines' decisions on the same input differ: outputs, values, fired, facts."""
+    day = today or dt.date.today()
+    got = [_outcome(rs, data, day) for rs in (one, two)]
+    if _show(got[0]) == _show(got[1]):  # as JSON, so 1 and 1.0 or true and 1 differ
+        return []
+    names = (one.engine, two.engine)
+    out = []
+    for key in ("error", "outputs", "values", "fired", "facts"):
+        a, b = got[0].get(key), got[1].get(key)
+        if _show(a) != _show(b):
+            out.append(f"engines differ in {key}: {names[0]} {_show(a)}, {names[1]} {_show(b)}")
+    return out
+
+
+def _outcome(ruleset: Ruleset, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    try:
+        decision = ruleset.evaluate(data, today=today)
+    except InputError as exc:
+        return {"error": "invalid-input", "outputs": exc.details}
+    except DecisionError as exc:
+        return {"error": exc.code}
+    return {
+        "outputs": decision.outputs,
+        "values": decision.values,
+        "fired": [[f.rule, f.values] for f in decision.fired],
+        "facts": decision.facts,
+    }
+
+
+def _case_is_valid(
+    case: Any, where: tuple[Any, Any], outputs: set[str], problem: _Report, values: set[str]
+) -> bool:
     """Report every shape mistake in one case; true when it can be run."""
     if not isinstance(case, CommentedMap):
         problem(*where, "a case is a mapping with name, input and expect")
@@ -192,6 +244,11 @@ def _case_is_valid(case: Any, where: tuple[Any, Any], outputs: set[str], problem
         errors.append((expect, "outputs", "outputs must map output names to values"))
     else:
         errors += _unknown(wanted, sorted(outputs), "output", "the outputs are")
+    wanted = expect.get("values", CommentedMap())
+    if not isinstance(wanted, CommentedMap):
+        errors.append((expect, "values", "values must map value names to values"))
+    else:
+        errors += _unknown(wanted, sorted(values), "value", "the values are")
     for node, key, message in errors:
         problem(node, key, message)
     return not errors
@@ -243,6 +300,11 @@ def _run_case(
         if not _same(wanted, None if got is _UNSET else got):
             shown = "nothing (not set)" if got is _UNSET else _show(got)
             diff.append(f"outputs.{key}: expected {_show(wanted)}, got {shown}")
+    for key, wanted in _plain(expect.get("values", {})).items():
+        got = _plain(decision.values.get(key, _UNSET))
+        if not _same(wanted, None if got is _UNSET else got):
+            shown = "nothing (not decided)" if got is _UNSET else _show(got)
+            diff.append(f"values.{key}: expected {_show(wanted)}, got {shown}")
     if "fired" in expect and list(expect["fired"]) != result.fired:
         diff.append(_list_diff("fired", list(expect["fired"]), result.fired))
     if "facts" in expect and set(expect["facts"]) != set(decision.facts):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import durable_rules_engine as dre
@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.engine import InputError, Registry, RuleFileError, durable_guard, limits, load_ruleset
+from service.engine.loader import use_engine
 from service.settings import Settings
 from tests.hostile import assert_still_answering
 from tests.serving import casewise_serve, served_env
@@ -50,6 +51,15 @@ def alternatives(n: int) -> str:
 
 
 Load = Callable[[str, str], RuleFileError]
+
+
+@pytest.fixture(autouse=True)
+def durable_engine() -> Iterator[None]:
+    """The limits here are durable_rules' own: these files run on the durable engine (the
+    compiled engine has none of them; see test_compiled_engine_takes_what_durable_cannot)."""
+    use_engine("durable")
+    yield
+    use_engine("compiled")
 
 
 @pytest.fixture
@@ -322,6 +332,7 @@ def test_a_served_folder_refuses_600_conditions_and_keeps_answering(tmp_path: Pa
         "CASEWISE_WATCH_DEBOUNCE_MS": "50",
         "CASEWISE_DECISION_LOG": "off",
         "CASEWISE_KNOWLEDGE_DIR": str(tmp_path / "knowledge"),
+        "CASEWISE_ENGINE": "durable",
     }
     with casewise_serve(["--rules", str(rules)], env, tmp_path / "serve.log") as url:
         good = _status(url, "wide")["version"]
@@ -418,3 +429,20 @@ def test_hostile_table_cells_are_refused_quickly(refused: Load, cell: str, words
     line, col, message = only_problem(refused("cells", text))
     assert (line, col) == (14, 10)
     assert message.startswith("row 1, input 'amount'") and words in message
+
+
+def test_compiled_engine_takes_what_durable_cannot(tmp_path: Path) -> None:
+    """600 alternatives, 600 rules: beyond durable_rules, within the compiled engine."""
+    use_engine("compiled")
+    path = tmp_path / "wide.yaml"
+    path.write_text(one_rule("wide", alternatives(600)))
+    rs = load_ruleset(path)
+    assert rs.evaluate({"amount": 599}).outputs["route"] == "hit"
+    assert rs.evaluate({"amount": 600}).outputs["route"] == "none"
+    rules = "".join(
+        f"  - id: r{i}\n    when: amount == {i}\n    then: {{set: {{route: hit}}}}\n"
+        for i in range(600)
+    )
+    many = tmp_path / "many.yaml"
+    many.write_text(ruleset("many", rules))
+    assert load_ruleset(many).evaluate({"amount": 599}).outputs["route"] == "hit"

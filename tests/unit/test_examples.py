@@ -260,7 +260,7 @@ def test_every_mistake_in_a_test_file_is_a_problem_with_its_position(tmp_path: P
         f"{path}:6:24: unknown output 'fees'; did you mean 'fee'? "
         "(the outputs are fee, notes, vehicle)",
         f"{path}:7:5: a case needs a name that says what it shows",
-        f"{path}:11:5: expect needs one or more of outputs, fired, facts, error",
+        f"{path}:11:5: expect needs one or more of outputs, values, fired, facts, error",
         f"{path}:14:14: expect an error code alone, or outputs/fired/facts",
         f"{path}:18:5: a case is a mapping with name, input and expect",
     ]

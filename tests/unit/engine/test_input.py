@@ -57,7 +57,7 @@ def test_every_bad_field_is_named_in_one_error(make: Make) -> None:
         )
     got = fields(info.value)
     assert got == {
-        "amount": "'amount' is required (number)",
+        "amount": "'amount' is required (number); it is missing",
         "amont": "unknown field 'amont'; did you mean 'amount'? (known: amount, days, code, kind, "
         "urgent, start, at, tags, vendor)",
         "days": "'days' must be a whole number, got 2.5",
@@ -78,7 +78,7 @@ def test_every_bad_field_is_named_in_one_error(make: Make) -> None:
     [
         (-1, "'amount' must be at least 0; got -1"),
         (2_000_000, "'amount' must be at most 1000000; got 2000000"),
-        (True, "'amount' must be a number, got True"),
+        (True, "'amount' must be a number, got true"),
         ("5", "'amount' must be a number, got \"5\""),
     ],
 )
@@ -163,3 +163,35 @@ def test_engine_form_converts_dates_wherever_they_are(make: Make) -> None:
         """)
     values, _ = rs2.checker({"l": ["2026-01-02"]})
     assert engine_form(rs2.inputs)(values) == {"l": [739618]}
+
+
+def test_messages_say_the_value_once_in_json_and_offer_the_enum_value_meant(
+    make: Make,
+) -> None:
+    rs = make(
+        """
+        ruleset: claim
+        input:
+          category: {type: string, enum: [meals, travel, gifts_small]}
+          amount: {type: number, minimum: 0, required: true}
+          tags: {type: list, items: {type: string}, required: true}
+        output: {ok: {type: boolean}}
+        rules: [{id: r, when: 'true', then: {set: {ok: true}}}]
+        """
+    )
+    with pytest.raises(InputError) as info:
+        rs.evaluate({"category": "Meals", "tags": [True]}, today=TODAY)
+    got = {d["field"]: d["message"] for d in info.value.details}
+    assert got == {
+        "category": "'category' must be one of meals, travel, gifts_small; got \"Meals\"; "
+        'did you mean "meals"?',
+        "tags[0]": "'tags[0]' must be a string, got true",
+        "amount": "'amount' is required (number); it is missing",
+    }
+    with pytest.raises(InputError) as info:
+        rs.evaluate({"category": "gifts", "amount": -5, "tags": []}, today=TODAY)
+    got = {d["field"]: d["message"] for d in info.value.details}
+    assert got == {
+        "category": "'category' must be one of meals, travel, gifts_small; got \"gifts\"",
+        "amount": "'amount' must be at least 0; got -5",
+    }

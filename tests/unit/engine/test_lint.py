@@ -313,3 +313,40 @@ def test_no_valid_candidate_input_is_said_not_guessed(make: Make) -> None:
     assert [f.message.split(" (")[0] for f in findings] == [
         "lint could build no valid candidate input from the input schema"
     ]
+
+
+def test_a_catch_all_below_the_rules_it_gives_way_to_is_not_a_conflict(make: Make) -> None:
+    rs = make(
+        """
+        ruleset: fallback
+        input: {amount: {type: number, required: true}}
+        output: {route: {type: string}}
+        rules:
+          - {id: large, when: amount >= 500, then: {set: {route: manager}}}
+          - {id: usual, priority: -100, when: 'true', then: {set: {route: auto}}}
+        """
+    )
+    assert not [f for f in lint(rs) if "both fire" in f.message]
+
+
+def test_a_condition_with_arithmetic_on_both_sides_is_found_to_fire(make: Make) -> None:
+    rs = make(
+        """
+        ruleset: expense
+        input:
+          category: {type: string, required: true, enum: [meals, travel, lodging, gifts, other]}
+          level: {type: string, required: true, enum: [staff, manager, director]}
+          amount: {type: number, required: true, minimum: 0}
+          trip_days: {type: integer, minimum: 0, default: 0}
+          receipt: {type: boolean, default: true}
+          country: {type: string, enum: [UK, FR, DE, US], required: true}
+        output: {far: {type: boolean, default: false}}
+        rules:
+          - id: meals-far
+            when: >-
+              category == "meals" and level == "staff" and receipt == false
+              and amount > 100 * max(trip_days, 1) and country == "FR"
+            then: {set: {far: true}}
+        """
+    )
+    assert not [f for f in lint(rs) if "never fires" in f.message]

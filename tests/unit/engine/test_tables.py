@@ -218,3 +218,34 @@ def test_rule_order_and_output_order(make: Make) -> None:
 def test_table_output_feeds_defaults_when_nothing_matches(make: Make) -> None:
     d = make(table(OVERLAP.replace("{hit}", "first"))).evaluate({"amount": 1}, today=TODAY)
     assert "level" not in d.outputs and hits(d) == []
+
+
+def test_a_single_row_policy_gives_a_list_output_a_list_that_rules_and_tables_add_to(
+    make: Make,
+) -> None:
+    rs = make(
+        """
+        ruleset: approvers
+        input: {amount: {type: number}, category: {type: string}}
+        output: {approvers: {type: list, items: {type: string}}}
+        rules:
+          - {id: big, when: amount > 100, then: {append: {approvers: cfo}}}
+        tables:
+          - id: by-category
+            hit: first
+            inputs: [category]
+            outputs: [approvers]
+            rows: [['"travel"', finance], ['-', [manager, lead]]]
+          - id: extra
+            hit: collect
+            inputs: [amount]
+            outputs: [approvers]
+            rows: [['> 50', audit]]
+        """
+    )
+    d = rs.evaluate({"amount": 500, "category": "travel"}, today=TODAY)
+    assert d.outputs["approvers"] == ["cfo", "finance", "audit"]
+    d = rs.evaluate({"amount": 10, "category": "food"}, today=TODAY)
+    assert d.outputs["approvers"] == ["manager", "lead"]
+    again = rs.evaluate({"amount": 10, "category": "food"}, today=TODAY)
+    assert again.outputs["approvers"] == ["manager", "lead"]  # the row's list is not changed

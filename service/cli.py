@@ -143,7 +143,7 @@ def decide(
         lines += [f"  {d['field']}: {d['message']}" for d in exc.details]
         _fail("\n".join(lines))
     except DecisionError as exc:
-        _fail(f"decision failed ({exc.code}): {exc.message}")
+        _fail(f"decision failed ({exc.reason}): {exc.message}")
     if explain:
         _explain(target, decision)
     else:

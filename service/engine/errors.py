@@ -5,7 +5,7 @@ Hierarchy::
     CasewiseError                 root of every error Casewise raises
     ├── RuleFileError             a rule file was refused; .problems lists every mistake
     ├── InputError                input does not fit the schema; .details names each field
-    ├── DecisionError             the rules could not reach a decision (table conflict, chain limit)
+    ├── DecisionError             the rules could not reach a decision; .reason says why
     └── UnknownRuleset            no ruleset by that name is loaded
 """
 
@@ -53,13 +53,18 @@ class InputError(CasewiseError):
 
 
 class DecisionError(CasewiseError):
-    """The rules could not reach a decision for this input."""
+    """The rules could not reach a decision for this input; ``reason`` says why.
 
-    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None):
-        self.code = code
-        self.message = message
-        self.details = details or []
-        super().__init__(message)
+    ``reason`` is the engine's code (``chain-limit``, ``table-not-unique``, ...); the error is
+    answered as a 422 ``decision-failed`` whose ``details`` start with ``{"code": reason}``.
+    """
+
+    status = 422
+    code = "decision-failed"
+
+    def __init__(self, reason: str, message: str, details: list[dict[str, Any]] | None = None):
+        self.reason = reason
+        super().__init__(message, [{"code": reason}, *(details or [])])
 
 
 class UnknownRuleset(CasewiseError):

@@ -15,7 +15,6 @@ import ast
 import datetime as dt
 import io
 import tokenize
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -559,7 +558,3 @@ def _describe(node: ast.AST) -> str:
         "MatMult": "@",
     }
     return names.get(type(node).__name__, type(node).__name__)
-
-
-def iter_errors(scope: Scope) -> Iterator[ExprError]:
-    yield from scope.errors

@@ -184,7 +184,7 @@ class _Linter:
         try:
             self.rs.evaluate(data, today=self.today)
         except DecisionError as exc:
-            return exc.code == code
+            return exc.reason == code
         except InputError:
             return False
         return False

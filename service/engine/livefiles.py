@@ -196,9 +196,6 @@ class LiveFiles:
         """Every file's status, by name then path (refused files of unknown name last)."""
         return sorted(self._status.values(), key=lambda s: (s.name is None, s.name or "", s.path))
 
-    def status_of(self, name: str) -> list[FileStatus]:
-        return [s for s in self.statuses() if s.name == name]
-
     @property
     def problems(self) -> list[Problem]:
         """The problems of every file whose last attempt was refused."""

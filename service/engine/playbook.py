@@ -12,12 +12,9 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
+from .catalogue import CATALOGUE
 from .schema import FieldSpec
 from .source import Pos, Source, check_keys, key_pos, node_pos, suggest, text_start, value_pos
 
@@ -25,7 +22,6 @@ FACT_KEYS = ("type", "description", "query")
 FACT_TYPES = ("number", "integer", "string", "boolean", "list", "date", "datetime")
 RECOMMEND_KEYS = ("action", "weight", "rationale", "evidence")
 RECOMMENDATIONS = "recommendations"
-CATALOGUE = "actions.yaml"
 
 
 @dataclass(frozen=True)
@@ -246,18 +242,3 @@ def read_recommend(
             }
         )
     return out if ok else None
-
-
-def catalogue_ids(playbook: Path) -> set[str] | None:
-    """Action ids of the catalogue beside the playbooks folder (knowledge/actions.yaml)."""
-    path = playbook.resolve().parent.parent / CATALOGUE
-    if not path.is_file():
-        return None
-    try:
-        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except YAMLError:
-        return None  # the catalogue's own loader reports its mistakes
-    actions = doc.get("actions") if isinstance(doc, dict) else None
-    if not isinstance(actions, list):
-        return None
-    return {str(a["id"]) for a in actions if isinstance(a, dict) and "id" in a}

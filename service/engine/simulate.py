@@ -164,7 +164,7 @@ class Replay:
         except DecisionError as exc:
             self.failed.add(decision.id)
             if self.failed_first is None:
-                self.failed_first = f"{exc.code}: {exc.message}"
+                self.failed_first = f"{exc.reason}: {exc.message}"
             return
         old = _load(decision.outputs)
         outputs = new.outputs

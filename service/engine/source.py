@@ -177,10 +177,6 @@ def text_start(src: Source, value: Any, pos: Pos) -> Pos:
     return pos
 
 
-def is_folded(value: Any) -> bool:
-    return isinstance(value, FoldedScalarString)
-
-
 def suggest(word: str, candidates: Iterable[str]) -> str:
     """' — did you mean 'x'?' for the closest candidate, or ''."""
     candidates = list(candidates)

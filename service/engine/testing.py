@@ -207,7 +207,7 @@ def _outcome(ruleset: Ruleset, data: dict[str, Any], today: dt.date) -> dict[str
     except InputError as exc:
         return {"error": "invalid-input", "outputs": exc.details}
     except DecisionError as exc:
-        return {"error": exc.code}
+        return {"error": exc.reason}
     return {
         "outputs": decision.outputs,
         "values": decision.values,
@@ -279,7 +279,7 @@ def _run_case(
         result.error = "invalid-input"
         message = "; ".join(str(detail.get("message", detail)) for detail in exc.details)
     except DecisionError as exc:
-        result.error, message = exc.code, exc.message
+        result.error, message = exc.reason, exc.message
     except Exception as exc:  # an engine bug: fail this case, keep running the others
         diff.append(f"evaluate raised {type(exc).__name__}: {exc}")
         return result

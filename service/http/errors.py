@@ -50,7 +50,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.engine import DecisionError
 from service.graph.models import error_path
 from service.http.responses import JSON
 from service.http.templating import render
@@ -127,10 +126,6 @@ def describe_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     A ``CasewiseError`` is answered with its own status, code, message and details, unless its
     status is 500: that is a bug, answered as ``internal`` with an error id, as anything else.
     """
-    if isinstance(exc, DecisionError):
-        # The engine's reason (chain-limit, table-conflict) comes first in the details.
-        details = [{"code": exc.code}, *exc.details]
-        return 422, error_object("decision-failed", exc.message, details)
     if isinstance(exc, CasewiseError) and exc.status != 500:
         return exc.status, error_object(exc.code, exc.message, exc.details)
     return 500, internal_error(exc)

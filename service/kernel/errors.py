@@ -11,7 +11,7 @@ Hierarchy (module, then class; status in brackets)::
     CasewiseError                   kernel.errors                         [500]
     ├── RuleFileError               engine.errors: a rule file refused    [422]
     ├── InputError                  engine.errors: input misfits schema   [422]
-    ├── DecisionError               engine.errors: no decision reached    [422, see below]
+    ├── DecisionError               engine.errors: no decision reached    [422]
     ├── UnknownRuleset              engine.errors                         [404]
     ├── SimulationError             engine.simulate                       [422]
     │   ├── NothingLogged           simulation.run                        [404]
@@ -43,9 +43,8 @@ Hierarchy (module, then class; status in brackets)::
     └── ApiError                    http.errors: status and code per use
         └── PayloadTooLarge         http.errors                           [413]
 
-``DecisionError.code`` is the engine's reason (``chain-limit``, ``table-conflict``); the handler
-answers it as a 422 ``decision-failed`` with that reason first in ``details``. (The engine is
-being rewritten on another branch; once that lands, the class can say so itself.)
+``DecisionError`` is a 422 ``decision-failed`` whatever the engine's reason; its ``reason``
+(``chain-limit``, ``table-not-unique``) comes first in ``details``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from service.engine import Problem, Ruleset, load_ruleset
+from service.engine.catalogue import CATALOGUE
 from service.engine.livefiles import Change, FileStatus, LiveFiles, Outcome, Report, now
-from service.engine.playbook import CATALOGUE
 from service.engine.registry import rule_files
 from service.graph.db import Graph
 from service.recommend.catalogue import Action, CatalogueError, load_actions

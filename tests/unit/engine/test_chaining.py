@@ -117,7 +117,7 @@ def test_runaway_chain_stops_at_the_limit_with_a_clear_error(make: Make) -> None
     rs = make(CHAIN + "limits: {max_firings: 3}\n")
     with pytest.raises(DecisionError) as info:
         rs.evaluate({"amount": 500}, today=TODAY)
-    assert info.value.code == "chain-limit"
+    assert info.value.reason == "chain-limit"
     assert "more than 3 rules" in info.value.message
     # the engine is clean afterwards, and exactly the limit is allowed
     assert [f.rule for f in rs.evaluate({"amount": 50, "risk": "high"}, today=TODAY).fired] == [

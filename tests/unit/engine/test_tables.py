@@ -108,9 +108,9 @@ def test_unique_two_matches_is_a_decision_error(make: Make) -> None:
     rs = make(table(OVERLAP.replace("{hit}", "unique")))
     with pytest.raises(DecisionError) as info:
         rs.evaluate({"amount": 2000}, today=TODAY)
-    assert info.value.code == "table-not-unique"
+    assert info.value.reason == "table-not-unique"
     assert "rows 1, 2 and 3" in info.value.message
-    assert info.value.details == [{"table": "t1", "rows": [1, 2, 3]}]
+    assert info.value.details == [{"code": "table-not-unique"}, {"table": "t1", "rows": [1, 2, 3]}]
 
 
 def test_first_takes_the_first_matching_row(make: Make) -> None:
@@ -142,7 +142,7 @@ def test_any_accepts_agreeing_rows_and_refuses_conflicting_ones(make: Make) -> N
     assert d.outputs["level"] == "low" and hits(d) == ["t1#1", "t1#2"]
     with pytest.raises(DecisionError) as info:
         rs.evaluate({"amount": 2000}, today=TODAY)
-    assert info.value.code == "table-any-conflict"
+    assert info.value.reason == "table-any-conflict"
 
 
 def test_collect_appends_every_match_in_row_order(make: Make) -> None:

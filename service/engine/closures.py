@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import ir
-from .reference import _OPS, _comparable, _regex
+from .reference import _OPS, _comparable, apply_arith, apply_function
 
 Fn = Callable[[dict[str, Any], dt.date, Any, Any], Any]
 _NUM = (int, float)
@@ -181,35 +181,7 @@ def _arith(node: ir.Arith) -> Fn:
     op = node.op
 
     def arith(d: Any, t: Any, fs: Any, i: Any) -> Any:
-        a, b = left(d, t, fs, i), right(d, t, fs, i)
-        if a is None or b is None:
-            return None
-        ta, tb = type(a), type(b)
-        if (ta is int or ta is float) and (tb is int or tb is float):
-            pass
-        elif isinstance(a, dt.date) and isinstance(b, dt.date):
-            delta = a - b
-            if isinstance(a, dt.datetime):
-                return delta.total_seconds() / 86400
-            return delta.days
-        elif isinstance(a, dt.date):
-            return a + dt.timedelta(days=b) if op == "+" else a - dt.timedelta(days=b)
-        elif (
-            not isinstance(a, _NUM)
-            or not isinstance(b, _NUM)
-            or isinstance(a, bool)
-            or isinstance(b, bool)
-        ):
-            return None
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if b == 0:
-            return None
-        return a / b if op == "/" else a % b
+        return apply_arith(op, left(d, t, fs, i), right(d, t, fs, i))
 
     return arith
 
@@ -233,43 +205,9 @@ def _call(node: ir.Call) -> Fn:
         values = [f(d, t, fs, i) for f in args]
         if any(v is None for v in values):
             return missing
-        return _apply(name, values)
+        return apply_function(name, values)
 
     return call
-
-
-def _apply(name: str, args: list[Any]) -> Any:
-    # the same cases as reference._call, after its missing-argument check
-    if name in ("startswith", "endswith", "contains", "matches"):
-        s, arg = args
-        if not isinstance(s, str) or not isinstance(arg, str):
-            return False
-        if name == "startswith":
-            return s.startswith(arg)
-        if name == "endswith":
-            return s.endswith(arg)
-        if name == "contains":
-            return arg in s
-        return _regex(arg).search(s) is not None
-    if name == "days":
-        a, b = args
-        if not isinstance(a, dt.date) or not isinstance(b, dt.date):
-            return None
-        if isinstance(a, dt.datetime) != isinstance(b, dt.datetime):
-            return None
-        delta = b - a
-        return delta.total_seconds() / 86400 if isinstance(a, dt.datetime) else delta.days
-    if name == "len":
-        return len(args[0]) if isinstance(args[0], str | list) else None
-    if name in ("lower", "upper"):
-        s = args[0]
-        return (s.lower() if name == "lower" else s.upper()) if isinstance(s, str) else None
-    nums = [a for a in args if isinstance(a, _NUM) and not isinstance(a, bool)]
-    if len(nums) != len(args):
-        return None
-    if name == "abs":
-        return abs(nums[0])
-    return min(nums) if name == "min" else max(nums)
 
 
 def _quant(node: ir.Quant) -> Fn:

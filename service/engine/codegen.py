@@ -26,8 +26,8 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from . import ir
-from .closures import _apply, compile_node
-from .reference import _OPS, _comparable
+from .closures import compile_node
+from .reference import _OPS, _comparable, apply_arith, apply_function
 
 # types whose values, when present, are all mutually comparable with ==, <, ...
 _SAME = (ir.NUMBER, ir.STRING, ir.BOOLEAN, ir.DATE, ir.DATETIME)
@@ -44,40 +44,14 @@ def _cmp(op: str, a: Any, b: Any) -> bool:
 def _call(name: str, missing: Any, *args: Any) -> Any:
     if any(a is None for a in args):
         return missing
-    return _apply(name, list(args))
-
-
-def _arith(op: str, a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    if isinstance(a, dt.date) and isinstance(b, dt.date):
-        delta = a - b
-        return delta.total_seconds() / 86400 if isinstance(a, dt.datetime) else delta.days
-    if isinstance(a, dt.date):
-        return a + dt.timedelta(days=b) if op == "+" else a - dt.timedelta(days=b)
-    if (
-        not isinstance(a, int | float)
-        or not isinstance(b, int | float)
-        or isinstance(a, bool)
-        or isinstance(b, bool)
-    ):
-        return None
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if b == 0:
-        return None
-    return a / b if op == "/" else a % b
+    return apply_function(name, list(args))
 
 
 class _Writer:
     """Source for a group of conditions that share one prologue of field reads."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Any] = {"_cmp": _cmp, "_call": _call, "_arith": _arith}
+        self.names: dict[str, Any] = {"_cmp": _cmp, "_call": _call, "_arith": apply_arith}
         self.reads: dict[tuple[str, tuple[str, ...]], str] = {}
         self.prologue: list[str] = []
         self.counter = itertools.count()

@@ -105,7 +105,12 @@ def _in(node: ir.In, env: Env) -> bool:
 
 
 def _arith(node: ir.Arith, env: Env) -> Any:
-    a, b = evaluate(node.left, env), evaluate(node.right, env)
+    return apply_arith(node.op, evaluate(node.left, env), evaluate(node.right, env))
+
+
+def apply_arith(op: str, a: Any, b: Any) -> Any:
+    """Give ``a op b`` as the language means it (both engines): None when either is missing,
+    days between dates, a date moved by days, numbers only otherwise, no value for x / 0."""
     if a is None or b is None:
         return None
     if isinstance(a, dt.date) and isinstance(b, dt.date):
@@ -114,7 +119,7 @@ def _arith(node: ir.Arith, env: Env) -> Any:
             return delta.total_seconds() / 86400
         return delta.days
     if isinstance(a, dt.date):
-        return a + dt.timedelta(days=b) if node.op == "+" else a - dt.timedelta(days=b)
+        return a + dt.timedelta(days=b) if op == "+" else a - dt.timedelta(days=b)
     if (
         not isinstance(a, int | float)
         or not isinstance(b, int | float)
@@ -122,15 +127,15 @@ def _arith(node: ir.Arith, env: Env) -> Any:
         or isinstance(b, bool)
     ):
         return None
-    if node.op == "+":
+    if op == "+":
         return a + b
-    if node.op == "-":
+    if op == "-":
         return a - b
-    if node.op == "*":
+    if op == "*":
         return a * b
     if b == 0:
         return None  # division by zero has no value; comparisons with it are false
-    return a / b if node.op == "/" else a % b
+    return a / b if op == "/" else a % b
 
 
 def _neg(node: ir.Neg, env: Env) -> Any:
@@ -144,9 +149,13 @@ def _regex(pattern: str) -> Pattern:
 
 def _call(node: ir.Call, env: Env) -> Any:
     args = [evaluate(a, env) for a in node.args]
-    name = node.name
     if any(a is None for a in args):
         return False if node.vtype == ir.BOOLEAN else None
+    return apply_function(node.name, args)
+
+
+def apply_function(name: str, args: list[Any]) -> Any:
+    """Give a built-in function's value on arguments none of which is missing (both engines)."""
     if name in ("startswith", "endswith", "contains", "matches"):
         s, arg = args
         if not isinstance(s, str) or not isinstance(arg, str):

@@ -10,15 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from service.demo.cases import DemoSet, generate_set, write_demo
 from service.engine import Registry
 from service.graph.db import Graph
-from service.settings import Settings
 from tests.auth import as_role, csrf, make_app, system_key
-from tests.fixtures import RULES
-from tests.graphs import KNOWLEDGE
+from tests.graphs import KNOWLEDGE, settings_for
 from tests.pagetree import Node, parse
 
 if TYPE_CHECKING:
@@ -32,14 +29,7 @@ FUTURE = "2099-01-01T00:00:00Z"
 
 @pytest.fixture(scope="module")
 def site(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
-    settings = Settings(
-        rules_dir=RULES,
-        knowledge_dir=KNOWLEDGE,
-        neo4j_uri=neo4j_server.uri,
-        neo4j_user=neo4j_server.user,
-        neo4j_password=SecretStr(neo4j_server.password),
-        neo4j_database=neo4j_server.database,
-    )
+    settings = settings_for(neo4j_server, knowledge_dir=KNOWLEDGE)
     with as_role(TestClient(make_app(settings, Registry())), "expert") as client:
         yield client
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from service.auth.store import UserRecord
 from service.engine import Registry
@@ -15,7 +14,7 @@ from service.graph.db import Graph
 from service.settings import Settings
 from tests.auth import as_role, make_app, memory
 from tests.fixtures import RULES
-from tests.graphs import KNOWLEDGE
+from tests.graphs import KNOWLEDGE, settings_for
 
 if TYPE_CHECKING:
     from tests.graphs import Neo4jServer
@@ -35,14 +34,7 @@ RETURN x.id AS expert, d.outcome AS outcome, d.action AS action, r.id AS rid
 
 @pytest.fixture(scope="module")
 def api(neo4j_server: Neo4jServer) -> Iterator[TestClient]:
-    settings = Settings(
-        rules_dir=RULES,
-        knowledge_dir=KNOWLEDGE,
-        neo4j_uri=neo4j_server.uri,
-        neo4j_user=neo4j_server.user,
-        neo4j_password=SecretStr(neo4j_server.password),
-        neo4j_database=neo4j_server.database,
-    )
+    settings = settings_for(neo4j_server, knowledge_dir=KNOWLEDGE)
     with as_role(TestClient(make_app(settings, Registry())), "system") as client:
         yield client
 

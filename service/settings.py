@@ -1,6 +1,6 @@
 """Casewise settings, read once from the environment (prefix ``CASEWISE_``).
 
-Every setting is listed in the README under "Settings". A bad value fails at start-up with the
+Every setting is listed in docs/configuration.md. A bad value fails at start-up with the
 variable's name, e.g. ``CASEWISE_PORT: Input should be a valid integer``.
 """
 

@@ -11,7 +11,6 @@ named with an error id, never with Neo4j's text (``service.recommend.facts``).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -104,9 +103,6 @@ async def simulate_page(request: Request, name: str) -> Response:
             max_firings=settings.max_firings,
             actions=set(playbooks.actions) if served.kind == "playbook" else None,
         )
-        # Named as its problems are: the temporary file it was loaded from is gone (and is no
-        # business of the page's).
-        candidate.path = Path(f"candidate {name}.yaml")
     except RuleFileError as exc:
         problems = [str(p) for p in exc.problems]
     if candidate is not None and candidate.kind != served.kind:

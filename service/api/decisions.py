@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Security
@@ -36,15 +35,16 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_json_object
 from service.api.models import DECISION_ERRORS, BatchOut, DecisionOut
+from service.api.replays import claim_of, first_answer, key_index
 from service.auth.middleware import principal_of
 from service.auth.principals import Principal
-from service.decisionlog import keys, records
+from service.decisionlog import records
 from service.decisionlog import store as decisionlog_store
-from service.decisionlog.keys import Claim, Holder, KeyIndex
+from service.decisionlog.keys import Claim, KeyIndex
 from service.decisionlog.log import DecisionLog
 from service.engine import Registry, Ruleset
 from service.graph import escalation
-from service.graph.db import GraphError, GraphHandle, GraphUnavailable
+from service.graph.db import GraphHandle, GraphUnavailable
 from service.http.deps import get_registry, get_settings
 from service.http.errors import ApiError, PayloadTooLarge, describe_error
 from service.http.responses import JSON
@@ -152,13 +152,13 @@ async def _decide(request: Request, ruleset: str) -> JSON:
         return JSON(decision)  # nothing to write: no case, the log is off, no id to keep
     rec = records.record(decision, data, caller_of(principal), case_id)
     if decision_id is not None:
-        claim = _claim_of(rec, data)
+        claim = claim_of(rec, data)
         index = key_index(request)
         holder = (await run_in_threadpool(index.claim, [claim]))[0]
         if holder is not None:
-            first = await run_in_threadpool(_first, handle, claim, holder)
+            first = await run_in_threadpool(first_answer, handle, claim, holder)
             if first.record is not None and decision_log is not None:
-                await _record(decision_log, [first.record])  # in case it never reached the spool
+                await decision_log.commit([first.record])  # in case it never reached the spool
             return JSON(first.answer)
         try:
             await _write(request, decision_log, handle, rec, case_id)
@@ -186,12 +186,7 @@ async def _write(
                 raise
             decision_log.mark_graph_down()  # the flusher opens the case when Neo4j is back
     if decision_log is not None:
-        await _record(decision_log, [rec])
-
-
-async def _record(decision_log: DecisionLog, recs: list[dict[str, Any]]) -> None:
-    """Wait until the records are durable; SpoolError (503) if the spool cannot take them."""
-    await decision_log.commit(recs)
+        await decision_log.commit([rec])  # SpoolError (503) if the spool cannot take it
 
 
 def dry_run(principal: Principal | None) -> bool:
@@ -210,86 +205,6 @@ def _dry_answer(decision: dict[str, Any]) -> dict[str, Any]:
 def caller_of(principal: Principal | None) -> str | None:
     """Give the caller's name as the log records it (None in open mode)."""
     return None if principal is None else principal.name
-
-
-def _caller_identity(rec: dict[str, Any]) -> str:
-    return rec.get("caller") or ""
-
-
-def key_index(request: Request) -> KeyIndex:
-    """Give the index of chosen decision ids: the decision log's, or (log off) one of its own."""
-    decision_log: DecisionLog | None = request.app.state.decision_log
-    if decision_log is not None and decision_log.keys is not None:
-        return decision_log.keys
-    index: KeyIndex | None = getattr(request.app.state, "decision_keys", None)
-    if index is None:
-        settings: Settings = request.app.state.settings
-        index = KeyIndex.beside(settings.spool_dir)  # SpoolError (503) if it cannot be made
-        request.app.state.decision_keys = index
-    return index
-
-
-def _claim_of(rec: dict[str, Any], data: Any) -> Claim:
-    rec["keyed"] = True  # the flusher tells the index once Neo4j has it
-    return Claim(rec["id"], _caller_identity(rec), rec["ruleset"], keys.digest(data), rec)
-
-
-@dataclass(frozen=True)
-class First:
-    """The first answer under a decision id, and its record while only the spool has it."""
-
-    answer: dict[str, Any]
-    record: dict[str, Any] | None
-
-
-def _first(handle: GraphHandle, claim: Claim, holder: Holder) -> First:
-    """Give the first answer of a replayed id; IdempotencyConflict if the replay differs."""
-    differs = holder.differences(claim)
-    if differs:
-        raise conflict(claim.id, differs)
-    if holder.record is not None:
-        return First(answer_of(holder.record), holder.record)
-    # The record is in Neo4j (the index let go of it once the flusher wrote it).
-    try:
-        found = decisionlog_store.get_decision(handle.prepare(), claim.id)
-    except decisionlog_store.DecisionNotFound:
-        raise ApiError(
-            503,
-            "decision-log-unavailable",
-            f"decision {claim.id!r} was answered before, but its record is not in the decision "
-            "log yet; ask again in a moment",
-        ) from None
-    except GraphError as exc:
-        raise ApiError(
-            503,
-            "graph-unavailable",
-            f"decision {claim.id!r} was answered before, and its answer is in the decision log, "
-            f"which does not answer now ({exc}); ask again when Neo4j is back",
-        ) from exc
-    return First(answer_of(found), None)
-
-
-def conflict(decision_id: str, differs: list[str]) -> ApiError:
-    """Give the 409 of an Idempotency-Key used before by another decision."""
-    what = " and ".join(differs)
-    message = (
-        f"Idempotency-Key {decision_id!r} is the id of an earlier decision with another {what}; "
-        "a key stands for one decision: send a new key for a new decision"
-    )
-    detail = {"field": "Idempotency-Key", "message": f"differs in: {', '.join(differs)}",
-              "value": decision_id}  # fmt: skip
-    return ApiError(409, "idempotency-conflict", message, [detail])
-
-
-_ANSWER_FIELDS = ("id", "ruleset", "version", "outputs", "fired", "facts", "duration_ms")
-
-
-def answer_of(rec: dict[str, Any]) -> dict[str, Any]:
-    """Give the answer a decision got, from its log record."""
-    answer = {name: rec.get(name) for name in _ANSWER_FIELDS}
-    if escalation.wants_case(answer["outputs"] or {}):
-        answer["case_id"] = rec.get("case_id")
-    return answer
 
 
 @router.post(
@@ -328,7 +243,7 @@ async def decide_batch(
     )
     if decision_log is not None and recs:
         try:
-            await _record(decision_log, recs)
+            await decision_log.commit(recs)
         except ApiError:
             if index is not None and claimed:  # nothing answered: the ids are free again
                 await run_in_threadpool(index.release, claimed)
@@ -459,7 +374,7 @@ def _decide_all(
     recs: list[dict[str, Any]] = []
     fresh = decided
     if index is not None and decided:
-        claims = [_claim_of(rec, item) for _, _, rec, item in decided]
+        claims = [claim_of(rec, item) for _, _, rec, item in decided]
         holders = index.claim(claims)
         fresh = []
         for (number, decision, rec, item), claim, holder in zip(
@@ -469,7 +384,7 @@ def _decide_all(
                 fresh.append((number, decision, rec, item))
                 continue
             try:
-                first = _first(handle, claim, holder)
+                first = first_answer(handle, claim, holder)
             except Exception as exc:
                 results[number] = {"error": describe_error(exc)[1]}
                 continue
@@ -498,11 +413,11 @@ def _decide_all(
             results[number] = {"decision": decision}
             recs.append(rec)
             if index is not None:
-                claimed.append(_claim_of(rec, item))
+                claimed.append(claim_of(rec, item))
         except Exception as exc:  # one item's failure must not lose the others' answers
             results[number] = {"error": describe_error(exc)[1]}
             if index is not None:
-                failed.append(_claim_of(rec, item))
+                failed.append(claim_of(rec, item))
     if failed and index is not None:
         index.release(failed)  # not answered as decided: the ids are free again
     return [r for r in results if r is not None], recs, claimed

@@ -140,19 +140,29 @@ class _Writer:
             return code  # these give True or False, never another value
         return f"({code} is True)"
 
+    def operand(self, node: ir.Node, tests: list[str]) -> str:
+        """Source for a value that must not be None; the test for that joins ``tests``."""
+        code = self.expr(node)
+        if self.never_none(node, code):
+            return code
+        if code.isidentifier():
+            tests.append(f"{code} is not None")
+            return code
+        t = self.temp()
+        tests.append(f"({t} := {code}) is not None")
+        return t
+
+    def never_none(self, node: ir.Node, code: str) -> bool:
+        """Whether the node's value is known never to be missing."""
+        return isinstance(node, ir.Const) and node.value is not None
+
     def compare(self, node: ir.Compare) -> str:
         left, right = node.left, node.right
         if left.type == right.type and left.type in _SAME:
-            a = self.expr(left)
-            b = self.expr(right)
-            op = _PY[node.op]
-            if isinstance(right, ir.Const) and right.value is not None:
-                if a.startswith("_v"):
-                    return f"({a} is not None and {a} {op} {b})"
-                t = self.temp()
-                return f"(({t} := {a}) is not None and {t} {op} {b})"
-            ta, tb = self.temp(), self.temp()
-            return f"(({ta} := {a}) is not None and ({tb} := {b}) is not None and {ta} {op} {tb})"
+            tests: list[str] = []
+            a = self.operand(left, tests)
+            b = self.operand(right, tests)
+            return "(" + " and ".join([*tests, f"{a} {_PY[node.op]} {b}"]) + ")"
         return f"_cmp({node.op!r}, {self.expr(left)}, {self.expr(right)})"
 
     def within(self, node: ir.In) -> str:
@@ -168,18 +178,21 @@ class _Writer:
         if left_type not in kinds or not all(kinds[left_type](v) for v in items):
             return self.closure(node)
         values = self.const(frozenset(items))
-        t = self.temp()
+        tests: list[str] = []
+        a = self.operand(node.left, tests)
         word = "not in" if node.negated else "in"
-        return f"(({t} := {self.expr(node.left)}) is not None and {t} {word} {values})"
+        return "(" + " and ".join([*tests, f"{a} {word} {values}"]) + ")"
 
     def arith(self, node: ir.Arith) -> str:
         if node.left.type == ir.NUMBER and node.right.type == ir.NUMBER:
-            a, b = self.temp(), self.temp()
-            zero = f" or {b} == 0" if node.op in ("/", "%") else ""
-            return (
-                f"(None if ({a} := {self.expr(node.left)}) is None "
-                f"or ({b} := {self.expr(node.right)}) is None{zero} else {a} {node.op} {b})"
-            )
+            tests: list[str] = []
+            a = self.operand(node.left, tests)
+            b = self.operand(node.right, tests)
+            if node.op in ("/", "%"):
+                tests.append(f"{b} != 0")
+            if not tests:
+                return f"({a} {node.op} {b})"
+            return f"({a} {node.op} {b} if {' and '.join(tests)} else None)"
         return f"_arith({node.op!r}, {self.expr(node.left)}, {self.expr(node.right)})"
 
     def call(self, node: ir.Call) -> str:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import ir
 from .compile import FACTS_KEY, INPUT_KEY, TODAY_KEY
@@ -19,7 +19,7 @@ from .fastcheck import InputChecker, engine_form
 from .playbook import FactQuery
 from .reference import Env, evaluate
 from .runtime import Program
-from .schema import FieldSpec, to_json
+from .schema import FieldSpec, check_input, to_json
 from .tables import Table
 
 if TYPE_CHECKING:
@@ -72,13 +72,17 @@ class Action:
     row: int = 0
 
 
-@dataclass(slots=True)
-class FiredRule:
+class FiredRule(NamedTuple):
+    """A rule (or table row, "<table>#<row>") that fired, and the values its condition read.
+
+    A named tuple, so the compiled engine makes one in a single C call
+    (``tuple.__new__(FiredRule, (rule, values))``)."""
+
     rule: str
     values: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     id: str
     ruleset: str
@@ -127,20 +131,39 @@ class Ruleset:
     values: dict[str, FieldSpec] = field(default_factory=dict)  # intermediate values
     checker: InputChecker = field(init=False, repr=False)
     engine_form: Callable[[dict[str, Any]], dict[str, Any]] = field(init=False, repr=False)
+    # the compiled engine's decision as one generated function (unrolled.py): from the raw
+    # input (None when it is not valid), and from input schema.check_input accepted
+    fast: Callable[..., Decision | None] | None = field(init=False, repr=False)
+    checked: Callable[..., Decision | None] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.checker = InputChecker(self.inputs)
         self.engine_form = engine_form(self.inputs)
+        self.fast = self.checked = None
+        unrolled = self.compiled.unrolled if self.compiled is not None else None
+        if unrolled is not None:
+            self.fast, self.checked = unrolled.make(self.name, self.version)
 
     def evaluate(
         self, data: dict[str, Any], *, today: dt.date | None = None, decision_id: str | None = None
     ) -> Decision:
         """Decide for one input; raises InputError or DecisionError."""
         started = time.perf_counter()
+        day = today or dt.date.today()
+        if self.fast is not None:
+            decision = self.fast(data, day, decision_id, started)
+            if decision is not None:
+                return decision
+            values, errors = check_input(self.inputs, data)  # names every problem
+            if errors:
+                raise InputError(self.name, errors)
+            assert self.checked is not None
+            made = self.checked(values, day, decision_id, started)
+            assert made is not None  # only the fast entry refuses input
+            return made
         values, errors = self.checker(data)
         if errors:
             raise InputError(self.name, errors)
-        day = today or dt.date.today()
         if self.compiled is not None:
             outputs, fired, facts, decided = self.compiled.run(values, day)
             return Decision(
@@ -198,7 +221,8 @@ class Ruleset:
 
 class _Ids:
     """Unique decision ids without a system call each: a random per-process prefix and a
-    counter (the prefix is drawn again in a forked child)."""
+    counter (the prefix is drawn again in a forked child). ``next(ids.stream)`` gives the
+    next one without a Python call: the iterator chain runs in C."""
 
     def __init__(self) -> None:
         self.reset()
@@ -206,10 +230,10 @@ class _Ids:
 
     def reset(self) -> None:
         self.prefix = uuid.uuid4().hex[:20]
-        self.counter = itertools.count()
+        self.stream = map(self.prefix.__add__, map("{:012x}".format, itertools.count()))
 
     def __call__(self) -> str:
-        return f"{self.prefix}{next(self.counter):012x}"
+        return next(self.stream)
 
 
 new_id = _Ids()

@@ -225,6 +225,11 @@ def _quant(node: ir.Quant) -> Fn:
     return quant
 
 
+def _feel(node: ir.Feel) -> Fn:
+    fn = node.fn
+    return lambda d, t, fs, i: fn(d)
+
+
 _COMPILE: dict[type, Callable[[Any], Fn]] = {
     ir.Const: _const,
     ir.Path: _path,
@@ -240,4 +245,5 @@ _COMPILE: dict[type, Callable[[Any], Fn]] = {
     ir.Neg: _neg,
     ir.Call: _call,
     ir.Quant: _quant,
+    ir.Feel: _feel,
 }

@@ -161,7 +161,25 @@ class Quant(Node):
     cond: Node
 
 
+@dataclass(frozen=True)
+class Feel(Node):
+    """A FEEL expression or table cell (``expressions: feel``), compiled by ``engine.feel``:
+    ``fn(data)`` gives its value with FEEL's meaning. ``reads`` are the fields and values it
+    reads, as paths (so explanations and the order of values see them)."""
+
+    fn: Any = field(compare=False)
+    reads: tuple[Path, ...]
+    vtype: str
+    text: str
+
+    @property
+    def type(self) -> str:
+        return self.vtype
+
+
 def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Feel):
+        return node.reads
     if isinstance(node, Compare | Arith):
         return (node.left, node.right)
     if isinstance(node, In):

@@ -44,7 +44,8 @@ def rule_files(path: Path) -> list[Path]:
     """Rule files in a directory (or the file itself), without example-test files."""
     if path.is_file():
         return [path]
-    return sorted(p for p in path.glob("*.yaml") if not p.name.endswith(TEST_SUFFIX))
+    found = [*path.glob("*.yaml"), *path.glob("*.dmn")]  # a DMN model loads as its import
+    return sorted(p for p in found if not p.name.endswith(TEST_SUFFIX))
 
 
 def now() -> dt.datetime:

@@ -17,6 +17,7 @@ from .build_durable import DurableBuilder
 from .catalogue import catalogue_ids
 from .depends import Cycle, Unit, stages
 from .errors import Problem, RuleFileError
+from .feel.reader import FeelReader
 from .filereader import NAME, RESERVED
 from .model import ENGINES, Action, Rule, Ruleset
 from .playbook import RECOMMENDATIONS, read_facts
@@ -38,6 +39,9 @@ TOP_KEYS = (
     "rules",
     "tables",
     "limits",
+    "expressions",
+    "functions",
+    "compute",
 )
 PLAYBOOK_KEYS = (
     "playbook",
@@ -51,6 +55,8 @@ PLAYBOOK_KEYS = (
     "limits",
 )
 VALUE_TYPES = ("number", "integer", "string", "boolean", "list")
+EXPRESSION_LANGUAGES = ("casewise", "feel")
+DMN_SUFFIX = ".dmn"
 
 
 # Names the API's paths use beside ruleset names: GET /v1/rulesets/status, POST .../reload.
@@ -83,7 +89,12 @@ def load_ruleset(
     compare the two engines this way).
     """
     deadline = limits.Deadline(limits.current().compile_timeout_s)
-    src, data = read_source(path, data)
+    if path.suffix == DMN_SUFFIX:
+        from .dmn.convert import dmn_rule_file  # a .dmn file is read as the YAML it imports to
+
+        src, data = dmn_rule_file(path, data)
+    else:
+        src, data = read_source(path, data)
     try:
         doc = parse_yaml(src)
     except RecursionError:  # past ruamel's own depth check; never expected
@@ -148,6 +159,7 @@ class _Loader(RuleReader, TableReader, DurableBuilder):
             self.src, doc.get("output"), "output", value_pos(doc, "output", start)
         )
         self._values()
+        self._expressions()
         if self.is_playbook:
             if RECOMMENDATIONS in self.outputs:
                 self.err(
@@ -170,6 +182,8 @@ class _Loader(RuleReader, TableReader, DurableBuilder):
         engine = self._engine()
         rules = self._rules()
         tables = self._tables()
+        if self.feel_reader is not None:  # computed values first: they feed tables more often
+            tables = self.feel_reader.computed() + tables
         self._check_ownership(rules, tables)
         self._check_facts(rules)
         if self.src.problems:
@@ -232,6 +246,13 @@ class _Loader(RuleReader, TableReader, DurableBuilder):
             )
             asked = None
         engine = self.forced_engine or asked or _default_engine[0]
+        if engine == "durable" and self.feel_reader is not None:
+            where = "engine" if self.doc.get("engine") == "durable" else "expressions"
+            self.err(
+                value_pos(self.doc, where, start),
+                "FEEL ('expressions: feel') runs on the compiled engine only: durable_rules "
+                "cannot evaluate FEEL's decimals and nulls; remove 'engine: durable'",
+            )
         if engine == "durable" and self.values:
             where = "engine" if self.doc.get("engine") == "durable" else "values"
             self.err(
@@ -240,6 +261,30 @@ class _Loader(RuleReader, TableReader, DurableBuilder):
                 "cannot run a table before the rules that read it; remove 'engine: durable'",
             )
         return str(engine)
+
+    def _expressions(self) -> None:
+        """``expressions``: the language of the file's expressions (FEEL for DMN models)."""
+        start = Pos(1, 1)
+        language = self.doc.get("expressions", "casewise")
+        self.feel_reader = None
+        if language not in EXPRESSION_LANGUAGES:
+            self.err(
+                value_pos(self.doc, "expressions", start),
+                f"unknown expression language {language!r}"
+                f"{suggest(str(language), EXPRESSION_LANGUAGES)} "
+                f"(languages: {', '.join(EXPRESSION_LANGUAGES)})",
+            )
+            return
+        if language == "feel":
+            self.feel_reader = FeelReader(self)
+            self.feel_reader.read_functions()
+            return
+        for key in ("functions", "compute"):
+            if key in self.doc:
+                self.err(
+                    key_pos(self.doc, key, start),
+                    f"'{key}' is FEEL (DMN) and needs 'expressions: feel' at the top of the file",
+                )
 
     def _values(self) -> None:
         """Read ``values``: named intermediate values that tables and rules decide and read."""

@@ -49,6 +49,8 @@ class RuleReader(FileReader):
                     f"{_label(rid)} has no 'when'; write the condition it fires on "
                     "(use 'when: true' for always)",
                 )
+            elif getattr(self, "feel_reader", None) is not None:
+                cond = self.feel_reader.condition(rnode, pos)  # type: ignore[attr-defined]
             else:
                 cond = self._expression(
                     rnode, "when", pos, expr.Scope(self.inputs, values=self.values), ir.BOOLEAN

@@ -25,6 +25,8 @@ TABLE_KEYS = ("id", "description", "hit", "aggregate", "inputs", "outputs", "row
 class TableReader(FileReader):
     """Reads the ``tables`` of a rule file."""
 
+    feel_reader: Any = None  # a feel.reader.FeelReader when the file says 'expressions: feel'
+
     def _tables(self) -> list[Table]:
         """The file's decision tables; a table with a mistake is reported and left out."""
         tables = []
@@ -59,6 +61,8 @@ class TableReader(FileReader):
                 f"aggregate {aggregate!r} needs hit: collect and one of {', '.join(AGGREGATES)}",
             )
             ok = False
+        if self.feel_reader is not None:
+            return self.feel_reader.table(tnode, pos, tid, hit, aggregate, ok)  # type: ignore[no-any-return]
         raw_inputs = tnode.get("inputs")
         ipos = value_pos(tnode, "inputs", pos)
         if not isinstance(raw_inputs, list) or not raw_inputs:

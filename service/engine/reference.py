@@ -211,4 +211,5 @@ _EVAL: dict[type, Callable[[Any, Env], Any]] = {
     ir.Neg: _neg,
     ir.Call: _call,
     ir.Quant: _quant,
+    ir.Feel: lambda n, e: n.fn(e.data),  # FEEL's meaning is its own (engine/feel/evaluate.py)
 }

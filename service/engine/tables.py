@@ -133,8 +133,12 @@ class Table:
                 key.append(order.index(value) if value in order else len(order))
         return tuple(key)
 
-    def resolve(self, matched: list[int]) -> tuple[list[Row], dict[str, Any], dict[str, list[Any]]]:
-        """Apply the hit policy: the rows that count, outputs to set, values to append."""
+    def resolve(
+        self, matched: list[int], data: Any = None, today: Any = None
+    ) -> tuple[list[Row], dict[str, Any], dict[str, list[Any]]]:
+        """Apply the hit policy: the rows that count, outputs to set, values to append.
+
+        ``data`` and ``today`` are for tables whose outputs are computed (``feel.tables``)."""
         rows = [self.rows[i] for i in sorted(matched)]
         sets: dict[str, Any] = {}
         appends: dict[str, list[Any]] = {}

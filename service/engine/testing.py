@@ -121,6 +121,8 @@ def _pairs(path: Path, problems: list[str]) -> Iterator[tuple[Ruleset, Path]]:
         return
     if path.name.endswith(TEST_SUFFIX):
         test_file, rule_file = path, path.with_name(path.name[: -len(TEST_SUFFIX)] + ".yaml")
+        if not rule_file.is_file() and rule_file.with_suffix(".dmn").is_file():
+            rule_file = rule_file.with_suffix(".dmn")  # a DMN model in the rules folder
     else:
         rule_file, test_file = path, path.with_name(path.stem + TEST_SUFFIX)
     for wanted in (rule_file, test_file):

@@ -1,0 +1,2 @@
+"""The DMN commands of the command line (the importer, exporter and TCK runner are in
+``service.engine.dmn``)."""

@@ -35,7 +35,13 @@ THREAD_BYTES = 64 * 1024
 """Bodies at least this large are parsed in a worker thread, so /healthz keeps answering."""
 SCOPE_KEY = "casewise.json"
 """Where JsonBodyMiddleware leaves the parsed body in the ASGI scope."""
+LARGE_KEY = "casewise.large"
+"""Set in the scope when the body is at least THREAD_BYTES: the route checks it off the loop."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Content types that need no parsing of their parameters (the hot path of every decision).
+_PLAIN_JSON = frozenset(
+    {"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"}
+)
 
 
 def _too_large(limit: int) -> str:
@@ -48,25 +54,33 @@ def _too_large(limit: int) -> str:
 class BodyLimitMiddleware:
     """Refuse a body over ``max_bytes``: by its Content-Length, and by counting what arrives."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        uploads: re.Pattern[str] | None = None,
+        upload_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads  # paths that take a document: up to ``upload_bytes``
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = self.uploads is not None and self.uploads.fullmatch(scope["path"])
+        limit = self.upload_bytes if upload else self.max_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.max_bytes:
-                    details = [{"limit": self.max_bytes, "content_length": declared}]
-                    response = error_response(
-                        413, "payload-too-large", _too_large(self.max_bytes), details
-                    )
+                if declared > limit:
+                    details = [{"limit": limit, "content_length": declared}]
+                    response = error_response(413, "payload-too-large", _too_large(limit), details)
                     await response(scope, receive, send)
                     return
                 break
@@ -77,8 +91,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(_too_large(self.max_bytes), [{"limit": self.max_bytes}])
+                if received > limit:
+                    raise PayloadTooLarge(_too_large(limit), [{"limit": limit}])
             return message
 
         await self.app(scope, counting_receive, send)
@@ -329,9 +343,12 @@ class JsonBodyMiddleware:
     Sits inside BodyLimitMiddleware, so the body it reads is already bounded.
     """
 
-    def __init__(self, app: ASGIApp, prefix: str = "/v1/") -> None:
+    def __init__(
+        self, app: ASGIApp, prefix: str = "/v1/", uploads: re.Pattern[str] | None = None
+    ) -> None:
         self.app = app
         self.prefix = prefix
+        self.uploads = uploads  # routes that take a multipart document, not JSON
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -342,7 +359,11 @@ class JsonBodyMiddleware:
             response = respond(Request(scope), refused.status, _error(refused))
             await response(scope, receive, send)
             return
-        if scope["method"] not in _BODY_METHODS or not scope["path"].startswith(self.prefix):
+        if (
+            scope["method"] not in _BODY_METHODS
+            or not scope["path"].startswith(self.prefix)
+            or (self.uploads is not None and self.uploads.fullmatch(scope["path"]))
+        ):
             await self.app(scope, receive, send)
             return
         try:
@@ -350,6 +371,8 @@ class JsonBodyMiddleware:
             if raw:
                 _check_content_type(scope)
                 scope[SCOPE_KEY] = await _parse(raw)
+                if len(raw) >= THREAD_BYTES:
+                    scope[LARGE_KEY] = True
         except ApiError as exc:
             await error_response(exc.status, exc.code, exc.message, exc.details)(
                 scope, receive, send
@@ -390,8 +413,8 @@ def _check_content_type(scope: Scope) -> None:
         if name == b"content-type":
             declared = value.decode("latin-1")
             break
-    if declared is None:
-        return  # undeclared: read as JSON, as FastAPI does
+    if declared is None or declared.lower() in _PLAIN_JSON:
+        return  # undeclared: read as JSON, as FastAPI does; or what nearly every client sends
     media_type, charset = _media_type(declared)
     if _is_json(media_type) and (charset is None or charset.lower() in ("utf-8", "utf8")):
         return

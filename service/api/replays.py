@@ -98,6 +98,8 @@ _ANSWER_FIELDS = ("id", "ruleset", "version", "outputs", "fired", "facts", "dura
 def answer_of(rec: dict[str, Any]) -> dict[str, Any]:
     """Give the answer a decision got, from its log record."""
     answer = {name: rec.get(name) for name in _ANSWER_FIELDS}
+    if rec.get("values"):
+        answer["values"] = rec["values"]
     if escalation.wants_case(answer["outputs"] or {}):
         answer["case_id"] = rec.get("case_id")
     return answer

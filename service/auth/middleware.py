@@ -14,12 +14,21 @@
 
 A route with no rule is refused to everyone (deny by default); a path the app does not serve
 still gets its 404 or 405 from the app.
+
+A key that verified is cached by the worker (``KeyCache``, 60 s), so a decision costs no
+Neo4j read and no hash. Revoking, rotating or disabling bumps the store's generation
+(``service.auth.people``); each worker reads it at most every ``GENERATION_SECONDS`` (off the
+event loop) and drops keys verified under an older one, so a revoked key stops working in every
+worker within that bound (at once in the worker that revoked it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -44,6 +53,45 @@ BEARER = "bearer "
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Public paths that never look at the session: probes and static files answer fast, always.
 NO_SESSION = ("/static/", "/healthz", "/readyz")
+GENERATION_SECONDS = 1.0
+"""How long a worker trusts the generation it read: a key revoked elsewhere stops within it."""
+
+
+class Generation:
+    """The store's count of changes that took a right away, read at most every ``seconds``.
+
+    One read at a time per worker, in a thread; requests that come meanwhile wait for it. When
+    the store cannot answer, the last count stands (a revocation needs the store too) and the
+    read is tried again after ``seconds``.
+    """
+
+    def __init__(self, seconds: float = GENERATION_SECONDS) -> None:
+        self.seconds = seconds
+        self.value: int | None = None
+        self._read_at = -float("inf")
+        self._reading: tuple[asyncio.AbstractEventLoop, asyncio.Future[int | None]] | None = None
+
+    async def current(self, store: UserStore) -> int | None:
+        """Give the store's generation (None for a store without one, e.g. in memory)."""
+        read: Callable[[], int] | None = getattr(store, "generation", None)
+        if read is None:
+            return None
+        if time.monotonic() - self._read_at < self.seconds:
+            return self.value
+        loop = asyncio.get_running_loop()
+        if self._reading is not None and self._reading[0] is loop:
+            return await asyncio.shield(self._reading[1])
+        future: asyncio.Future[int | None] = loop.create_future()
+        self._reading = (loop, future)
+        try:
+            self.value = await run_in_threadpool(read)
+        except GraphError as exc:
+            log.warning("cannot read the key generation (%s); the cached keys stand", exc)
+        finally:
+            self._read_at = time.monotonic()
+            self._reading = None
+            future.set_result(self.value)
+        return self.value
 
 
 @dataclass
@@ -55,6 +103,7 @@ class Auth:
     enabled: bool = True
     keys: KeyCache = field(default_factory=KeyCache)
     throttle: Throttle = field(default_factory=Throttle)
+    generation: Generation = field(default_factory=Generation)
 
 
 class Refused(Exception):
@@ -171,7 +220,8 @@ class AuthMiddleware:
         Cheap refusals come first: a key of the wrong shape needs no lookup, an id that is not
         stored no hash, and a client or key id with too many failures neither.
         """
-        principal = self.auth.keys.get(key)
+        generation = await self.auth.generation.current(store)
+        principal = self.auth.keys.get(key, generation)
         if principal is not None:
             return principal
         throttle, client = self.auth.throttle, client_of(request)
@@ -201,7 +251,7 @@ class AuthMiddleware:
         if principal is None:
             throttle.failed(client, account)
             raise Refused(_unauthenticated(request, True))
-        self.auth.keys.put(key, principal)
+        self.auth.keys.put(key, principal, generation)
         return principal
 
     async def _session_principal(

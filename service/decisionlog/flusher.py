@@ -18,6 +18,7 @@ from service.decisionlog.keys import KeyIndex
 from service.decisionlog.records import row
 from service.decisionlog.spool import Segment, Spool
 from service.graph.db import GraphError, GraphHandle, GraphUnavailable
+from service.kernel import metrics
 
 log = logging.getLogger("casewise.decisionlog")
 
@@ -155,6 +156,7 @@ class Flusher:
     def write(self, rows: list[dict[str, Any]]) -> None:
         """Write rows in one transaction (GraphUnavailable when Neo4j is down)."""
         graph = self.handle.prepare()
+        metrics.FLUSH_BATCH.observe(len(rows))
         try:
             graph.write(q.WRITE_DECISIONS, rows=rows)
         except GraphUnavailable:

@@ -32,8 +32,8 @@ ON CREATE SET c.type = row.case.type,
 MERGE (d)-[:OPENED]->(c)
 """
 
-_DECISION: LiteralString = """d {.id, .ruleset, .version, .input, .outputs, .fired, .facts, .caller,
-    .duration_ms, .case_outcome,
+_DECISION: LiteralString = """d {.id, .ruleset, .version, .input, .outputs, .values, .fired, .facts,
+    .caller, .duration_ms, .case_outcome,
     at: toString(d.at),
     case_closed_at: toString(d.case_closed_at),
     case_id: coalesce(d.case_id, head([(d)-[:OPENED]->(c:Case) | c.id])),

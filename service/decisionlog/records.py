@@ -22,8 +22,8 @@ def record(
     at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Give the log record of an answered decision (``Decision.to_dict()`` and its input),
-    made ``at`` (default now)."""
-    return {
+    made ``at`` (default now). A decision's intermediate ``values`` are kept when it has any."""
+    rec = {
         "id": decision["id"],
         "ruleset": decision["ruleset"],
         "version": decision["version"],
@@ -37,6 +37,10 @@ def record(
         "case_opened": case_id is not None,
         "case_id": case_id,
     }
+    values = decision.get("values")
+    if values:
+        rec["values"] = values
+    return rec
 
 
 def scalar_text(value: Any) -> str:
@@ -73,6 +77,8 @@ def row(rec: Mapping[str, Any]) -> dict[str, Any]:
             "outputs": _text(outputs),
             "fired": _text(rec.get("fired") or []),
             "facts": _text(rec.get("facts") or []),
+            # absent (null in Neo4j) for a decision without intermediate values
+            "values": _text(rec["values"]) if rec.get("values") else None,
             "caller": rec.get("caller"),
             "duration_ms": rec.get("duration_ms"),
             "case_opened": bool(rec.get("case_opened")),

@@ -21,7 +21,7 @@ MAX_LIMIT = 500
 # The open ends of a time range.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
-_JSON_FIELDS = ("input", "outputs", "fired", "facts")
+_JSON_FIELDS = ("input", "outputs", "values", "fired", "facts")
 
 
 class FilterError(CasewiseError):
@@ -151,6 +151,8 @@ def decision_out(row: dict[str, Any]) -> dict[str, Any]:
         text = out.get(name)
         out[name] = orjson.loads(text) if isinstance(text, str) else text
     out["case_opened"] = out.get("case_id") is not None
+    if out.get("values") is None:
+        out.pop("values", None)  # as the answer: only a decision with intermediate values has them
     return out
 
 

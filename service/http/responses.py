@@ -60,10 +60,12 @@ class JSON(JSONResponse):
 
 
 PAGE_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-"""The Content-Security-Policy of every response: the pages load only /static (no scripts)."""
+"""The Content-Security-Policy of every response: the pages load only /static (scripts too: the
+editor's few lines, service/web/static/editor.js; never an inline script)."""
 DOCS_POLICY = "frame-ancestors 'none'"
 """The policy of the OpenAPI pages, whose Swagger UI and ReDoc load scripts from a CDN."""
 _SAME_FOR_ALL = [
@@ -79,20 +81,32 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.docs_paths = docs_paths
+        # Built once: the headers of a page or API answer, and of the OpenAPI pages.
+        self._page = _headers(PAGE_POLICY)
+        self._docs = _headers(DOCS_POLICY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_POLICY if scope["path"] in self.docs_paths else PAGE_POLICY
-        extra = [*_SAME_FOR_ALL, (b"content-security-policy", policy.encode())]
+        extra = self._docs if scope["path"] in self.docs_paths else self._page
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(pair for pair in extra if pair[0] not in present)
+                if present.isdisjoint(_NAMES):
+                    headers += extra
+                else:  # a route set one of them itself: its value stands
+                    headers += [pair for pair in extra if pair[0] not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_NAMES = frozenset({name for name, _ in _SAME_FOR_ALL} | {b"content-security-policy"})
+
+
+def _headers(policy: str) -> list[tuple[bytes, bytes]]:
+    return [*_SAME_FOR_ALL, (b"content-security-policy", policy.encode())]

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from service.engine import Registry
 from service.engine.livefiles import Outcome
 from service.graph.versions import VersionKeeper
+from service.kernel import metrics
 from service.recommend.playbooks import PlaybookRegistry
 from service.settings import Settings
 
@@ -70,6 +71,7 @@ class Reloader:
 
 
 def _log(outcome: Outcome) -> None:
+    metrics.RELOADS.labels(outcome.change).inc()
     what = f"{outcome.name or '?'} ({outcome.path})"
     if outcome.change in ("new", "changed"):
         log.info("serving %s version %s", what, (outcome.version or "")[:12])

@@ -12,6 +12,7 @@ from service.auth.principals import Principal
 from service.engine import Registry, Ruleset
 from service.http.deps import get_registry
 from service.http.errors import error_response
+from service.http.readiness import not_ready
 from service.http.responses import JSON
 
 router = APIRouter(tags=["rulesets"])
@@ -69,12 +70,13 @@ async def healthz() -> JSON:
 
 @probes.get(
     "/readyz",
-    summary="Rulesets are loaded",
+    summary="Rulesets are loaded, the spool keeps up, the case graph answers",
     response_model=Ready,
-    responses={503: {"model": ERRORS[404]["model"], "description": "No ruleset is loaded."}},
+    responses={503: {"model": ERRORS[404]["model"], "description": "Not ready: see details."}},
 )
 async def readyz(request: Request, registry: RegistryDep) -> JSON:
-    """Answer 200 once at least one ruleset is served; 503 with the load problems otherwise."""
+    """Answer 200 once at least one ruleset is served, the spool's backlog is under its
+    high-water mark and the configured Neo4j answers; 503 with the problems otherwise."""
     count = len(registry.names())
     if count == 0:
         rules_dir = request.app.state.settings.rules_dir
@@ -84,4 +86,8 @@ async def readyz(request: Request, registry: RegistryDep) -> JSON:
             "or point CASEWISE_RULES_DIR at a folder of rule files"
         )
         return error_response(503, "not-ready", message, problems)
+    behind = await not_ready(request.app.state, request.app.state.ready_probe)
+    if behind:
+        message = "not ready: " + "; ".join(p["message"] for p in behind)
+        return error_response(503, "not-ready", message, behind)
     return JSON({"status": "ready", "rulesets": count})

@@ -13,9 +13,11 @@ run it in ``session.execute_read`` / ``execute_write``, so the driver retries tr
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
+from service.kernel import metrics
 from service.kernel.errors import CasewiseError
 
 if TYPE_CHECKING:
@@ -79,6 +82,36 @@ def check_agent(agent: str, uri: str) -> str:
     return agent
 
 
+# Schemes that carry TLS and trust the system's CAs; with a CA file, the plain scheme plus
+# ``encrypted`` and ``trusted_certificates`` do the same with that CA (the driver refuses both).
+SECURE_SCHEMES = {"bolt+s": "bolt", "neo4j+s": "neo4j"}
+
+
+def driver_options(uri: str, ca_file: Path | None) -> tuple[str, dict[str, Any]]:
+    """Give the URI and driver options for ``uri``; with ``ca_file``, TLS that trusts only it.
+
+    ``bolt+s://`` and ``neo4j+s://`` trust the system's CAs; a CA file (PEM; for a self-signed
+    server, its certificate) makes ``bolt[+s]://`` and ``neo4j[+s]://`` encrypted and verified
+    against that file, host name included. ``+ssc`` (any certificate) takes no CA file.
+    """
+    if ca_file is None:
+        return uri, {}
+    scheme, sep, rest = uri.partition("://")
+    if scheme.endswith("+ssc"):
+        raise GraphUnavailable(
+            f"NEO4J_URI {uri!r} trusts any certificate (+ssc), so CASEWISE_NEO4J_CA_FILE "
+            f"({ca_file}) would not be checked; use {scheme.replace('+ssc', '+s')}://{rest}"
+        )
+    if not ca_file.is_file():
+        raise GraphUnavailable(
+            f"CASEWISE_NEO4J_CA_FILE {ca_file} is not a file; give the PEM file of the CA that "
+            "signed the Neo4j server's certificate (for a self-signed one, the certificate)"
+        )
+    plain = SECURE_SCHEMES.get(scheme, scheme)
+    options = {"encrypted": True, "trusted_certificates": neo4j.TrustCustomCAs(str(ca_file))}
+    return f"{plain}{sep}{rest}", options
+
+
 def _translate(exc: Exception, uri: str) -> GraphError:
     if isinstance(exc, neo4j_errors.AuthError):
         return GraphUnavailable(
@@ -105,26 +138,32 @@ class Graph:
         self.uri = uri
 
     @classmethod
-    def open(cls, uri: str, user: str, password: str, database: str) -> Graph:
-        """Give a Graph on a new driver; nothing is sent to the server yet."""
+    def open(
+        cls, uri: str, user: str, password: str, database: str, ca_file: Path | None = None
+    ) -> Graph:
+        """Give a Graph on a new driver (TLS trusting ``ca_file`` if given); nothing sent yet."""
+        target, tls = driver_options(uri, ca_file)
         try:
             driver = neo4j.GraphDatabase.driver(
-                uri,
+                target,
                 auth=(user, password),
                 max_transaction_retry_time=RETRY_SECONDS,
                 connection_timeout=CONNECT_SECONDS,
                 connection_acquisition_timeout=CONNECT_SECONDS * 2,
                 # "unknown label/property" notes are normal on a graph still filling up.
                 notifications_disabled_categories=["UNRECOGNIZED"],
+                **tls,
             )
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
             raise GraphUnavailable(f"NEO4J_URI {uri!r} is not a Neo4j URI: {exc}") from exc
         return cls(driver, database, uri)
 
     @classmethod
-    def connect(cls, uri: str, user: str, password: str, database: str) -> Graph:
+    def connect(
+        cls, uri: str, user: str, password: str, database: str, ca_file: Path | None = None
+    ) -> Graph:
         """Give a Graph whose server answered and runs Neo4j 5.6 or later."""
-        graph = cls.open(uri, user, password, database)
+        graph = cls.open(uri, user, password, database, ca_file)
         try:
             graph.check_server()
         except BaseException:
@@ -141,15 +180,29 @@ class Graph:
         return check_agent(info.agent or "", self.uri)
 
     def _run(self, access: str, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        attempts = 0
+
+        @functools.wraps(work)  # keeps a unit_of_work's timeout
+        def counted(tx: neo4j.ManagedTransaction) -> T:
+            nonlocal attempts
+            attempts += 1  # the driver calls it again after a transient error
+            return work(tx)
+
+        started = time.perf_counter()
         try:
             with self.driver.session(database=self.database) as session:
                 if access == "read":
-                    return session.execute_read(work)
-                return session.execute_write(work)
+                    return session.execute_read(counted)
+                return session.execute_write(counted)
         except GraphError:
             raise
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
             raise _translate(exc, self.uri) from exc
+        finally:
+            metrics.GRAPH_SECONDS.labels(access).observe(time.perf_counter() - started)
+            metrics.GRAPH_TRANSACTIONS.labels(access).inc()
+            if attempts > 1:
+                metrics.GRAPH_RETRIES.labels(access).inc(attempts - 1)
 
     def read(self, query: LiteralString, **params: Any) -> list[Row]:
         """Give the rows of a read-only query (retried on transient errors)."""
@@ -251,6 +304,7 @@ def connect_from(settings: Settings) -> Graph:
         settings.neo4j_user,
         settings.neo4j_password.get_secret_value(),
         settings.neo4j_database,
+        settings.neo4j_ca_file,
     )
 
 

@@ -23,10 +23,13 @@ errors get the same shape; anything else is a 500 ``internal`` with an error id.
  422   decision-failed     the rules could not reach a decision; ``details`` starts with its code
  429   too-many-attempts   too many failed key checks or sign-ins from one client or for one
                            account (``service.auth.throttle``); ``Retry-After`` says when
+ 429   rate-limited        an API key over CASEWISE_RATE_PER_KEY (``service.http.admission``)
  500   internal            a bug; the body carries an error id that is logged with the traceback
  503   graph-unavailable   the case graph is not configured (NEO4J_URI unset) or not reachable
  503   decision-log-       a decision's record could not be written to the spool (disk full,
        unavailable         CASEWISE_SPOOL_DIR not writable), so it is not answered as decided
+ 503   overloaded          the worker has no slot for the request in time
+                           (``service.http.admission``); ``Retry-After`` says when to retry
 =====  ==================  ==========================================================
 
 An error never fails on the value it echoes: ``service.http.responses.JSON`` writes what orjson
@@ -34,7 +37,8 @@ cannot (a lone surrogate stored earlier, an integer beyond 64 bits) as text.
 
 A request that prefers HTML (a browser: ``text/html`` in its Accept header, before any JSON)
 gets the same code, message and details as a readable page (``error.html``); a 500 page shows
-the error id and never a traceback.
+the error id and never a traceback. Every page shows the request id (``X-Request-Id``), and each
+error answer is counted by code (``casewise_errors_total``).
 """
 
 from __future__ import annotations
@@ -51,8 +55,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.graph.models import error_path
+from service.http.requestlog import REQUEST_ID
 from service.http.responses import JSON
+from service.http.tally import TALLY
 from service.http.templating import render
+from service.kernel import metrics
 from service.kernel.errors import CasewiseError
 
 log = logging.getLogger("casewise.api")
@@ -94,6 +101,7 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSON:
     """Give the response of an error."""
+    count_error(code, status)
     return JSON(error_body(code, message, details), status_code=status, headers=headers)
 
 
@@ -110,14 +118,25 @@ def prefers_html(request: Request) -> bool:
 def respond(
     request: Request, status: int, error: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response:
-    """Give the error as JSON, or as an HTML page to a client that prefers HTML."""
+    """Give the error as JSON, or as an HTML page to a client that prefers HTML (with the
+    request id, which the X-Request-Id header also carries, to quote to the operators)."""
+    count_error(error.get("code"), status)
     if prefers_html(request):
         phrase = HTTPStatus(status).phrase
-        page = render(request, "error.html", status, error=error, phrase=phrase, http_status=status)
+        request_id = request.scope.get(REQUEST_ID)
+        page = render(
+            request, "error.html", status,
+            error=error, phrase=phrase, http_status=status, request_id=request_id,
+        )  # fmt: skip
         if headers:
             page.headers.update(headers)
         return page
     return JSON({"error": error}, status_code=status, headers=headers)
+
+
+def count_error(code: object, status: int) -> None:
+    """Count an error answer by its code and status (``casewise_errors_total``)."""
+    TALLY.count(metrics.ERRORS, (str(code), str(status)))
 
 
 def describe_error(exc: BaseException) -> tuple[int, dict[str, Any]]:

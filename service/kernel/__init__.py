@@ -1,4 +1,5 @@
-"""The bottom layer: the root error class and filesystem helpers every other package may use.
+"""The bottom layer: the root error class, filesystem helpers and the metrics' definitions
+(``service.kernel.metrics``) every other package may use.
 
 The kernel imports nothing else of Casewise.
 """

@@ -1,0 +1,241 @@
+"""Every request's id, its HTTP metrics, and (CASEWISE_LOG_FORMAT=json) its one JSON log line.
+
+``RequestLogMiddleware`` is the outermost middleware. It gives each request an id: the
+client's ``X-Request-Id`` when it is sane (1..128 of ``A-Z a-z 0-9 . _ : -``), else a new one
+(``<8 hex of the worker>-<counter>``); the id is in the answer's ``X-Request-Id`` header, on the
+error page, and in every log record written while the request runs. When the answer is sent it
+records the request's time (``casewise_http_request_seconds``) and, for a decision route, the
+decisions it answered (``note_decision`` / ``note_batch``, called by the route), and with JSON
+logs writes one line::
+
+    {"time": "...", "level": "INFO", "logger": "casewise.access", "message": "POST ... 200",
+     "request_id": "...", "method": "POST", "path": "...", "status": 200, "duration_ms": 1.2,
+     "caller": "erp", "decision_id": "...", "ruleset": "invoice-approval", "version": "..."}
+
+The per-request work is a header scan, a counter, one closure and a few dict updates: the
+counts go to the metrics in bulk (``service.http.tally``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import itertools
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.http.tally import TALLY, Count, Timing
+from service.kernel import metrics
+
+REQUEST_ID = "casewise.request_id"
+"""Where the request id is kept in the ASGI scope."""
+DECISION = "casewise.decision"
+"""Where a decision route leaves what it answered (a decision, or a batch's results)."""
+HEADER = b"x-request-id"
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "casewise_request_id", default=None
+)
+"""The id of the request being served (None outside one): log records carry it."""
+
+access_log = logging.getLogger("casewise.access")
+
+
+def note_decision(scope: Scope, decision: dict[str, Any]) -> None:
+    """Note the decision a single-decision request answers (for its log line and metrics)."""
+    scope[DECISION] = decision
+
+
+def note_batch(scope: Scope, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Note the results of a batch request; give them back."""
+    scope[DECISION] = results
+    return results
+
+
+class RequestLogMiddleware:
+    """Give every request an id, time it, count its decisions, log it (one JSON line)."""
+
+    def __init__(self, app: ASGIApp, json_lines: bool = False) -> None:
+        self.app = app
+        self.json_lines = json_lines
+        self.prefix = secrets.token_hex(4)
+        self.numbers = itertools.count(1)
+        self._paths: dict[Any, str] = {}
+        # The metric cells of each route and status, and of each ruleset, version and outcome:
+        # a request adds to cells found by one dict lookup each (service/http/tally.py).
+        self._http: dict[tuple[str, int, int], Timing] = {}
+        self._decided: dict[tuple[Any, Any, str], tuple[Count, Timing]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == HEADER:
+                if _SANE_ID.fullmatch(value):
+                    request_id = value.decode("ascii")
+                break
+        if request_id is None:
+            request_id = f"{self.prefix}-{next(self.numbers):x}"
+        scope[REQUEST_ID] = request_id
+        # log records written during the request carry its id (only JSON lines show it)
+        token = current_request_id.set(request_id) if self.json_lines else None
+        pair = (HEADER, request_id.encode("ascii"))
+        status = 500  # if the app fails before it answers
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), pair]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            ended = time.perf_counter()
+            if token is not None:
+                current_request_id.reset(token)
+            self._record(scope, status, ended - started)
+            TALLY.maybe_flush(ended)
+
+    def _template(self, scope: Scope) -> str:
+        """Give the path template of the route that answered (a plain Starlette route leaves
+        only its endpoint in the scope); "(not routed)" when none did (404, or refused before)."""
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return "(not routed)"
+        template = self._paths.get(endpoint)
+        if template is None:
+            routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
+            found = [r.path for r in routes if getattr(r, "endpoint", None) is endpoint]
+            template = self._paths[endpoint] = found[0] if found else "(unknown)"
+        return template
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        # by identity: routes live as long as the app, and FastAPI's cannot be hashed
+        key = (scope["method"], id(scope.get("route") or scope.get("endpoint")), status)
+        timing = self._http.get(key)
+        if timing is None:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or self._template(scope)
+            labels = (scope["method"], template, str(status))
+            timing = self._http[key] = TALLY.timing(metrics.HTTP_SECONDS, labels)
+        timing.observe(seconds)
+        answered = scope.get(DECISION)
+        if answered is not None and status == 200:
+            if answered.__class__ is dict:
+                self._count(scope, answered)
+            else:
+                for decision in _batch_decisions(answered):
+                    self._count(scope, decision)
+        if self.json_lines:
+            access_log.info(
+                "%s %s %d",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={"fields": _fields(scope, status, seconds, answered)},
+            )
+
+    def _count(self, scope: Scope, decision: dict[str, Any]) -> None:
+        """Count one answered decision and its engine time."""
+        key = (decision.get("ruleset"), decision.get("version"), _outcome(scope, decision))
+        cells = self._decided.get(key)
+        if cells is None:
+            ruleset, version = str(key[0]), str(key[1])[:12]
+            cells = self._decided[key] = (
+                TALLY.counter(metrics.DECISIONS, (ruleset, version, key[2])),
+                TALLY.timing(metrics.DECISION_SECONDS, (ruleset,)),
+            )
+        cells[0].n += 1
+        took = decision.get("duration_ms")
+        if took is not None:
+            cells[1].observe(took / 1000)
+
+
+def _outcome(scope: Scope, decision: dict[str, Any]) -> str:
+    principal = scope["state"].get("principal") if "state" in scope else None
+    if principal is not None and principal.role == "author":
+        return "dry-run"
+    return "case" if decision.get("case_id") else "decided"
+
+
+def _batch_decisions(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r["decision"] for r in results if isinstance(r.get("decision"), dict)]
+
+
+def _fields(
+    scope: Scope, status: int, seconds: float, answered: dict[str, Any] | list[Any] | None
+) -> dict[str, Any]:
+    principal = scope.get("state", {}).get("principal")
+    fields: dict[str, Any] = {
+        "request_id": scope.get(REQUEST_ID),
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+        "caller": getattr(principal, "name", None),
+    }
+    if isinstance(answered, dict):
+        fields["decision_id"] = answered.get("id")
+        fields["ruleset"] = answered.get("ruleset")
+        fields["version"] = answered.get("version")
+    elif isinstance(answered, list):
+        decisions = _batch_decisions(answered)
+        fields["decisions"] = len(decisions)
+        if decisions:
+            fields["ruleset"] = decisions[0].get("ruleset")
+            fields["version"] = decisions[0].get("version")
+            fields["decision_ids"] = [d.get("id") for d in decisions[:20]]
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    """Write a log record as one JSON line: time, level, logger, message, the request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        else:
+            request_id = current_request_id.get()
+            if request_id is not None:
+                line["request_id"] = request_id
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode("utf-8")
+
+
+def json_log_config(level: str) -> dict[str, Any]:
+    """Give uvicorn's logging configuration with every line as JSON (its access log off)."""
+    formatter = {"()": f"{__name__}.JsonFormatter"}
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": formatter},
+        "handlers": {"default": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }

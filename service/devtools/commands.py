@@ -28,9 +28,10 @@ def _fail(exc: local.Neo4jLauncherError) -> NoReturn:
 
 
 def _describe(server: local.Status) -> str:
+    tls = f"; TLS, trust {server.ca_file}" if server.ca_file is not None else ""
     return (
         f"{server.uri} (pid {server.pid}; data {server.data_dir}; log {server.log}; "
-        f"user {local.LOCAL_USER}, password in {server.password_file})"
+        f"user {local.LOCAL_USER}, password in {server.password_file}{tls})"
     )
 
 
@@ -47,11 +48,21 @@ def start(
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds to wait for Bolt to answer.")
     ] = 120.0,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            help="Bolt over TLS only, with a self-signed certificate made in the data folder "
+            "(default: CASEWISE_NEO4J_TLS, else off); connect with bolt+s:// and "
+            "CASEWISE_NEO4J_CA_FILE set to the certificate.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start Neo4j (building the launcher first if needed); nothing to do if it runs."""
     try:
         server = local.start(
-            port=port, timeout=timeout, progress=lambda m: err.print(m, markup=False)
+            port=port, timeout=timeout, progress=lambda m: err.print(m, markup=False), tls=tls
         )
     except local.Neo4jLauncherError as exc:
         _fail(exc)

@@ -1,7 +1,8 @@
 """The local Neo4j 5 that development, ``make run`` and the tests use, with no Docker.
 
 A developer tool, not part of the running service: nothing under ``service/`` but the command
-line imports it. It reads CASEWISE_NEO4J_PORT and CASEWISE_NEO4J_DATA_DIR when called.
+line imports it. It reads CASEWISE_NEO4J_PORT, CASEWISE_NEO4J_DATA_DIR and CASEWISE_NEO4J_TLS
+when called.
 
 ``tools/neo4j`` holds a one-class Java launcher that runs the embedded Neo4j Community database
 with Bolt on 127.0.0.1 (see docs/neo4j.md). ``start`` builds it with Maven when needed, starts it
@@ -13,6 +14,12 @@ already set.
 Authentication is on even on loopback, because any web page the developer visits can open a
 WebSocket to 127.0.0.1 and Bolt answers WebSocket on its port. The password is generated once
 per data folder into ``<data dir>/password`` (mode 600) and handed to what ``run`` starts.
+
+With TLS (``start(tls=True)``, ``casewise neo4j start --tls`` or CASEWISE_NEO4J_TLS=on), Bolt
+takes only TLS connections, as a production server would: a self-signed certificate for
+127.0.0.1 and localhost is made once per data folder with the ``openssl`` command into
+``<data dir>/certificates/bolt/`` (``private.key`` mode 600, ``public.crt``); clients connect with
+``bolt+s://`` and trust that certificate (CASEWISE_NEO4J_CA_FILE, see ``service.graph.db``).
 
 Errors::
 
@@ -43,6 +50,7 @@ from types import FrameType
 import neo4j
 from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
+from service.graph.db import driver_options
 from service.kernel.errors import CasewiseError
 
 HOST = "127.0.0.1"
@@ -52,6 +60,11 @@ PORT_ENV = "CASEWISE_NEO4J_PORT"
 DATA_DIR_ENV = "CASEWISE_NEO4J_DATA_DIR"
 MAIN_CLASS = "casewise.neo4j.LocalNeo4j"
 JAVA_OPTS_ENV = "CASEWISE_NEO4J_JAVA_OPTS"
+TLS_ENV = "CASEWISE_NEO4J_TLS"
+CA_FILE_ENV = "CASEWISE_NEO4J_CA_FILE"
+# Under the data folder: the Bolt SSL policy's folder (Neo4j's own layout, certificates/<scope>).
+TLS_DIR = Path("certificates") / "bolt"
+CERTIFICATE_DAYS = 825
 # The local server's one user (Neo4j's initial admin); its password is in PASSWORD_FILE.
 LOCAL_USER = "neo4j"
 PASSWORD_FILE = "password"
@@ -102,6 +115,14 @@ def default_data_dir() -> Path:
     return REPO_ROOT / (os.environ.get(DATA_DIR_ENV) or "var/neo4j")
 
 
+def default_tls() -> bool:
+    """Give whether the local server runs with TLS: CASEWISE_NEO4J_TLS (on/off), else off."""
+    value = (os.environ.get(TLS_ENV) or "off").strip().lower()
+    if value not in ("on", "off"):
+        raise Neo4jLauncherError(f"{TLS_ENV} must be on or off, not {value!r}")
+    return value == "on"
+
+
 @dataclass(frozen=True)
 class Status:
     """What ``var/neo4j`` says about the local server."""
@@ -111,11 +132,18 @@ class Status:
     port: int | None
     data_dir: Path
     accepting: bool = False  # something accepts connections on the Bolt port
+    tls: bool = False  # Bolt takes only TLS, with the certificate in ca_file
 
     @property
     def uri(self) -> str | None:
-        """The Bolt URI of the running server, or None."""
-        return f"bolt://{HOST}:{self.port}" if self.running else None
+        """The Bolt URI of the running server (``bolt+s`` with TLS), or None."""
+        scheme = "bolt+s" if self.tls else "bolt"
+        return f"{scheme}://{HOST}:{self.port}" if self.running else None
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The certificate a client trusts (self-signed, so its own CA), or None without TLS."""
+        return self.data_dir / TLS_DIR / "public.crt" if self.tls else None
 
     @property
     def log(self) -> Path:
@@ -141,10 +169,12 @@ def status(data_dir: Path | None = None) -> Status:
     """Give the state of the local server whose files are in ``data_dir``."""
     data_dir = (data_dir or default_data_dir()).resolve()
     pid = _read_pid(data_dir)
-    port = _launcher_port(pid) if pid is not None else None
+    args = _launcher_args(pid) if pid is not None else None
+    port = _launcher_port(args) if args is not None else None
     if port is None:
         return Status(running=False, pid=None, port=None, data_dir=data_dir)
-    return Status(True, pid, port, data_dir, accepting=_accepting(port))
+    tls = b"--tls-dir" in (args or [])
+    return Status(True, pid, port, data_dir, accepting=_accepting(port), tls=tls)
 
 
 def start(
@@ -152,13 +182,17 @@ def start(
     data_dir: Path | None = None,
     timeout: float = 120.0,
     progress: Progress = _quiet,
+    tls: bool | None = None,
 ) -> Status:
     """Start the local server (building it first if needed) and wait until Bolt answers.
 
-    A no-op that gives the running server's status when it is already running on ``port``.
+    A no-op that gives the running server's status when it is already running on ``port``
+    (with TLS as ``tls`` asks, if it or CASEWISE_NEO4J_TLS says; otherwise as it runs).
     ``timeout`` bounds the wait for Bolt after the JVM started, not the build.
     """
     port = port or default_port()
+    if tls is None and os.environ.get(TLS_ENV):
+        tls = default_tls()
     data_dir = (data_dir or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with _lock(data_dir):
@@ -170,10 +204,18 @@ def start(
                     f"(pid {current.pid}), not {port}; use that port, or stop it first "
                     "(casewise neo4j stop)"
                 )
+            if tls is not None and current.tls != tls:
+                raise Neo4jLauncherError(
+                    f"the local Neo4j in {data_dir} already runs with TLS "
+                    f"{'on' if current.tls else 'off'} (pid {current.pid}); stop it first "
+                    "(casewise neo4j stop) to start it with TLS "
+                    f"{'on' if tls else 'off'}"
+                )
             _wait_for_bolt(current, timeout, 0)
             return current
         _check_port_free(port)
         password(data_dir)  # before the JVM starts: it reads the file
+        tls_args = ["--tls-dir", str(certificate(data_dir).parent)] if tls else []
         classpath = _classpath(progress)
         java = _java()
         log_path = data_dir / "neo4j.log"
@@ -191,8 +233,10 @@ def start(
             str(port),
             "--password-file",
             str(data_dir / PASSWORD_FILE),
+            *tls_args,
         ]
-        progress(f"starting Neo4j on bolt://{HOST}:{port} (data in {data_dir})")
+        started = Status(running=True, pid=None, port=port, data_dir=data_dir, tls=bool(tls))
+        progress(f"starting Neo4j on {started.uri} (data in {data_dir})")
         with log_path.open("ab") as log:
             # A session of its own, so Ctrl-C in the terminal that started it does not stop it.
             child = subprocess.Popen(
@@ -205,7 +249,7 @@ def start(
             )
         _children[child.pid] = child
         _write_pid(data_dir, child.pid)
-        started = Status(running=True, pid=child.pid, port=port, data_dir=data_dir)
+        started = replace(started, pid=child.pid)
         try:
             _wait_for_bolt(started, timeout, offset)
         except BaseException:
@@ -274,8 +318,11 @@ def run(
         env = dict(os.environ)
         # The credentials go with the URI: any NEO4J_USER/NEO4J_PASSWORD in the environment
         # belong to some other server.
-        env["NEO4J_URI"] = f"bolt://{HOST}:{server.port}"
+        env["NEO4J_URI"] = server.uri or ""
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = server.auth
+        env.pop(CA_FILE_ENV, None)
+        if server.ca_file is not None:
+            env[CA_FILE_ENV] = str(server.ca_file)
         env.setdefault("NEO4J_DATABASE", "neo4j")
         return _call(command, env)
 
@@ -302,8 +349,8 @@ def _call(command: Sequence[str], env: dict[str, str]) -> int:
 
 def _wait_for_bolt(server: Status, timeout: float, log_offset: int) -> None:
     """Return once Bolt runs ``RETURN 1``; raise if the server dies or the time runs out."""
-    assert server.pid is not None and server.port is not None
-    uri = f"bolt://{HOST}:{server.port}"
+    assert server.pid is not None and server.port is not None and server.uri is not None
+    uri, tls_options = driver_options(server.uri, server.ca_file)
     auth = server.auth
     deadline = time.monotonic() + timeout
     problem = "no answer yet"
@@ -318,7 +365,9 @@ def _wait_for_bolt(server: Status, timeout: float, log_offset: int) -> None:
         if _accepting(server.port):
             try:
                 with (
-                    neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=5.0) as driver,
+                    neo4j.GraphDatabase.driver(
+                        uri, auth=auth, connection_timeout=5.0, **tls_options
+                    ) as driver,
                     driver.session(database="neo4j") as session,
                 ):
                     session.run("RETURN 1").consume()
@@ -374,6 +423,52 @@ def password(data_dir: Path | None = None) -> str:
             "still has the default password; otherwise also delete the data folder)"
         )
     return value
+
+
+def certificate(data_dir: Path | None = None) -> Path:
+    """Give the server's self-signed certificate, making it and its key the first time.
+
+    The ``openssl`` command makes an RSA key and a certificate for IP 127.0.0.1 and DNS
+    localhost in a private temporary folder, which is then renamed into place whole, so a
+    half-made pair is never used. The certificate is also what a client trusts (its CA file).
+    """
+    data_dir = (data_dir or default_data_dir()).resolve()
+    folder = data_dir / TLS_DIR
+    crt = folder / "public.crt"
+    if crt.is_file() and (folder / "private.key").is_file():
+        return crt
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise Neo4jLauncherError(
+            "openssl not found on PATH; it makes the local Neo4j's TLS certificate. Install "
+            f"it (apt-get install openssl), or put a PEM key and certificate in {folder} "
+            "as private.key and public.crt"
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=".bolt.", dir=folder.parent))  # mode 700
+    try:
+        result = subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
+             "-days", str(CERTIFICATE_DAYS), "-subj", "/CN=casewise-local-neo4j",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-keyout", str(partial / "private.key"), "-out", str(partial / "public.crt")],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise Neo4jLauncherError(
+                f"openssl could not make the local Neo4j's certificate (exit code "
+                f"{result.returncode}): {result.stderr.strip()[-500:]}"
+            )
+        (partial / "private.key").chmod(0o600)
+        partial.chmod(0o755)
+        try:
+            partial.rename(folder)
+        except OSError:
+            if not crt.is_file():  # not made meanwhile by another caller: a real failure
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return crt
 
 
 def _accepting(port: int) -> bool:
@@ -511,16 +606,21 @@ def _alive(pid: int) -> bool:
     return _proc_state(pid) != "Z"
 
 
-def _launcher_port(pid: int) -> int | None:
-    """Give the Bolt port if ``pid`` is a running launcher of ours, else None."""
+def _launcher_args(pid: int) -> list[bytes] | None:
+    """Give the command line of ``pid`` if it is a running launcher of ours, else None."""
     if not _alive(pid):
         return None
     try:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return None
-    if MAIN_CLASS.encode() not in args or b"--port" not in args:
-        return None  # the pid was reused by another program
+    return args if MAIN_CLASS.encode() in args else None  # else the pid was reused
+
+
+def _launcher_port(args: list[bytes]) -> int | None:
+    """Give the Bolt port on a launcher's command line, else None."""
+    if b"--port" not in args:
+        return None
     try:
         return int(args[args.index(b"--port") + 1])
     except (IndexError, ValueError):

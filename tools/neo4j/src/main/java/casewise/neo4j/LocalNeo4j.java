@@ -25,6 +25,9 @@ import org.neo4j.configuration.connectors.BoltConnectorInternalSettings;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.connectors.HttpsConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.configuration.ssl.ClientAuth;
+import org.neo4j.configuration.ssl.SslPolicyConfig;
+import org.neo4j.configuration.ssl.SslPolicyScope;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.graphdb.GraphDatabaseService;
@@ -44,7 +47,8 @@ import org.neo4j.server.security.auth.FileUserRepository;
 /**
  * Runs an embedded Neo4j Community database with only its Bolt connector open, on loopback.
  *
- * <p>Usage: {@code LocalNeo4j --home DIR --password-file FILE [--port 7687] [--pagecache 64m]}.
+ * <p>Usage: {@code LocalNeo4j --home DIR --password-file FILE [--port 7687] [--pagecache 64m]
+ * [--tls-dir DIR]}.
  * Started and stopped by {@code service/graph/local.py}; SIGTERM (or Ctrl-C) shuts the database
  * down cleanly through the JVM's shutdown hook.
  *
@@ -54,6 +58,11 @@ import org.neo4j.server.security.auth.FileUserRepository;
  * Bolt port (what a WebSocket starts with) is answered 403 and closed. Cypher reaches neither
  * files nor the network (no file URLs, every address blocked for LOAD CSV), no procedure beyond
  * Neo4j's built-in ones is loaded, and a transaction that runs longer than 60 s is terminated.
+ *
+ * <p>With {@code --tls-dir DIR}, Bolt takes only TLS connections ({@code server.bolt.tls_level=
+ * REQUIRED}) under the SSL policy of scope {@code bolt}: {@code DIR/private.key} and {@code
+ * DIR/public.crt} (PEM), no client certificate asked for ({@code client_auth=NONE}), as a
+ * production server with a certificate would run.
  */
 public final class LocalNeo4j {
     /** The one user of the local server: Neo4j's initial admin. */
@@ -68,6 +77,7 @@ public final class LocalNeo4j {
         Path passwordFile = null;
         int port = BoltConnector.DEFAULT_PORT;
         long pageCache = ByteUnit.mebiBytes(64);
+        Path tlsDir = null;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -75,6 +85,7 @@ public final class LocalNeo4j {
                 case "--password-file" -> passwordFile = Path.of(require(args[i], value));
                 case "--port" -> port = Integer.parseInt(require(args[i], value));
                 case "--pagecache" -> pageCache = ByteUnit.parse(require(args[i], value));
+                case "--tls-dir" -> tlsDir = Path.of(require(args[i], value)).toAbsolutePath();
                 default -> usage("unknown argument: " + args[i]);
             }
             i++;
@@ -94,12 +105,11 @@ public final class LocalNeo4j {
         Path initialUser = writeInitialUser(home, password);
 
         long started = System.nanoTime();
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home)
                 .setUserLogProvider(new Log4jLogProvider(System.out, Level.INFO))
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
-                .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
                 // Bolt otherwise waits 5 s twice on shutdown for connections that are gone
                 // by then; a test run stops this server every time.
                 .setConfig(BoltConnectorInternalSettings.connection_shutdown_wait_time, Duration.ofMillis(500))
@@ -124,8 +134,21 @@ public final class LocalNeo4j {
                 // this is development and test data, not a system of record.
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, ByteUnit.mebiBytes(16))
-                .setConfig(GraphDatabaseSettings.keep_logical_logs, "keep_none")
-                .build();
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "keep_none");
+        if (tlsDir == null) {
+            builder.setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED);
+        } else {
+            SslPolicyConfig bolt = SslPolicyConfig.forScope(SslPolicyScope.BOLT);
+            builder.setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.REQUIRED)
+                    .setConfig(bolt.enabled, true)
+                    .setConfig(bolt.base_directory, tlsDir)
+                    .setConfig(bolt.private_key, tlsDir.resolve("private.key"))
+                    .setConfig(bolt.public_certificate, tlsDir.resolve("public.crt"))
+                    .setConfig(bolt.trusted_dir, Files.createDirectories(tlsDir.resolve("trusted")))
+                    .setConfig(bolt.revoked_dir, Files.createDirectories(tlsDir.resolve("revoked")))
+                    .setConfig(bolt.client_auth, ClientAuth.NONE);
+        }
+        DatabaseManagementService dbms = builder.build();
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -143,8 +166,8 @@ public final class LocalNeo4j {
         Files.deleteIfExists(initialUser);
         long ms = (System.nanoTime() - started) / 1_000_000;
         System.out.printf(
-                "casewise-neo4j: ready bolt://127.0.0.1:%d database=%s home=%s auth=on websocket=refused in %d ms%n",
-                port, db.databaseName(), home, ms);
+                "casewise-neo4j: ready bolt://127.0.0.1:%d database=%s home=%s auth=on tls=%s websocket=refused in %d ms%n",
+                port, db.databaseName(), home, tlsDir == null ? "off" : "required", ms);
         System.out.flush();
         stopped.await();
     }
@@ -230,7 +253,7 @@ public final class LocalNeo4j {
     private static void usage(String problem) {
         System.err.println("casewise-neo4j: " + problem);
         System.err.println(
-                "usage: LocalNeo4j --home DIR --password-file FILE [--port 7687] [--pagecache 64m]");
+                "usage: LocalNeo4j --home DIR --password-file FILE [--port 7687] [--pagecache 64m] [--tls-dir DIR]");
         System.exit(2);
     }
 }

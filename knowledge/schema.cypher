@@ -34,6 +34,10 @@ CREATE INDEX expert_decision_case_type IF NOT EXISTS FOR (n:ExpertDecision) ON (
 // Users and API keys (service/auth/store.py): one user per name, one key per id.
 CREATE CONSTRAINT user_name IF NOT EXISTS FOR (n:User) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.id IS UNIQUE;
+// Changes admins made to people and keys (service/auth/people.py), newest first; one AuthState.
+CREATE CONSTRAINT auth_change_id IF NOT EXISTS FOR (n:AuthChange) REQUIRE n.id IS UNIQUE;
+CREATE INDEX auth_change_at IF NOT EXISTS FOR (n:AuthChange) ON (n.at);
+CREATE CONSTRAINT auth_state_id IF NOT EXISTS FOR (n:AuthState) REQUIRE n.id IS UNIQUE;
 // Signed-in sessions (unconnected nodes, id = SHA-256 of the cookie's token), looked up on every
 // request and purged when expired.
 CREATE CONSTRAINT session_id IF NOT EXISTS FOR (n:Session) REQUIRE n.id IS UNIQUE;
@@ -50,3 +54,12 @@ CREATE INDEX routing_decision_version IF NOT EXISTS FOR (n:RoutingDecision) ON (
 CREATE CONSTRAINT ruleset_version_hash IF NOT EXISTS FOR (n:RulesetVersion) REQUIRE n.hash IS UNIQUE;
 // Every ruleset and playbook version that served (service/graph/versions.py), listed by name.
 CREATE INDEX ruleset_version_name IF NOT EXISTS FOR (n:RulesetVersion) ON (n.name);
+
+// Notes and documents on cases (service/graph/notes.py, documents.py): merged on their ids.
+CREATE CONSTRAINT note_id IF NOT EXISTS FOR (n:Note) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE;
+
+// The worklist's search box (service/graph/search.py): case ids and attributes (policy numbers,
+// references), party names and ids, and identifier values, in one full-text index.
+CREATE FULLTEXT INDEX case_search IF NOT EXISTS
+FOR (n:Case|Party|Address|Phone|Email|BankAccount) ON EACH [n.id, n.name, n.value, n.attributes];

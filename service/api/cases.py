@@ -34,6 +34,7 @@ from service.graph.models import (
 )
 from service.http.deps import MAX_OFFSET, UtcTime, get_graph, get_settings
 from service.http.errors import ApiError, PayloadTooLarge
+from service.recommend import refresh
 from service.settings import Settings
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -120,7 +121,9 @@ def _check_batch(count: int, settings: Settings, what: str) -> None:
         )
 
 
-def _written(summary: cases.WriteSummary) -> dict[str, Any]:
+def _written(request: Request, summary: cases.WriteSummary, case_ids: list[str]) -> dict[str, Any]:
+    """Give the answer of a write; the cases written get their recommendations again."""
+    refresh.nudge(request.app.state.refresher, case_ids)
     return {"written": summary.to_dict()}
 
 
@@ -152,7 +155,8 @@ def post_cases(
     check_parties(graph, request, named)
     principal = principal_of(request)
     creator = principal.name if principal is not None else None
-    return _written(cases.upsert_cases(graph, body.cases, created_by=creator))
+    summary = cases.upsert_cases(graph, body.cases, created_by=creator)
+    return _written(request, summary, [c.id for c in body.cases])
 
 
 @router.post("/{case_id}/parties", summary="Add parties to a case", responses=RESPONSES)
@@ -164,7 +168,7 @@ def post_parties(
     _check_batch(len(body.parties), settings, "parties")
     named = [(party.id, f"parties[{i}].id") for i, party in enumerate(body.parties)]
     check_parties(graph, request, named)
-    return _written(cases.add_parties(graph, case_id, body.parties))
+    return _written(request, cases.add_parties(graph, case_id, body.parties), [case_id])
 
 
 @router.post("/{case_id}/evidence", summary="Add evidence to a case", responses=RESPONSES)
@@ -180,7 +184,7 @@ def post_evidence(
         for j, party in enumerate(evidence.concerns)
     ]
     check_parties(graph, request, named)
-    return _written(cases.add_evidence(graph, case_id, body.evidence))
+    return _written(request, cases.add_evidence(graph, case_id, body.evidence), [case_id])
 
 
 @router.post("/{case_id}/events", summary="Add events to a case", responses=RESPONSES)
@@ -190,14 +194,18 @@ def post_events(
     """Add events (what happened, when, by whom)."""
     check_case(graph, request, case_id)
     _check_batch(len(body.events), settings, "events")
-    return _written(cases.add_events(graph, case_id, body.events))
+    return _written(request, cases.add_events(graph, case_id, body.events), [case_id])
 
 
 @router.post("/{case_id}/close", summary="Close a case", responses=RESPONSES)
 def post_close(case_id: CaseId, body: CloseIn, graph: GraphDep, request: Request) -> dict[str, Any]:
     """Close the case with an outcome; closing again with the same body changes nothing."""
     check_case(graph, request, case_id)
-    return {"case": cases.close_case(graph, case_id, body)}
+    principal = principal_of(request)
+    actor = principal.name if principal is not None else None
+    closed = cases.close_case(graph, case_id, body, actor)
+    refresh.nudge(request.app.state.refresher, [case_id])  # its open advice is withdrawn
+    return {"case": closed}
 
 
 @router.post("/{case_id}/assign", summary="Assign a case to someone", responses=RESPONSES)

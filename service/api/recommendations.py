@@ -119,7 +119,9 @@ def post_accept(
 ) -> dict[str, Any]:
     """Record that the expert took the recommended action (an event in the case's timeline)."""
     check_case(graph, request, case_id)
-    return {"decision": feedback.accept(graph, case_id, rid, _expert(request, body.expert))}
+    expert = _expert(request, body.expert)
+    catalogue = _playbooks(request).actions
+    return {"decision": feedback.accept(graph, case_id, rid, expert, catalogue=catalogue)}
 
 
 @router.post(

@@ -13,7 +13,9 @@ Every party and identifier belongs to one case, except on purpose:
 * a few repeat complainants, each with two complaints.
 
 So a link query from a ring claim finds exactly its ring, and ``DemoSet.rings`` says which
-cases form each ring.
+cases form each ring. One ring claim is the demo's headline (``DemoSet.headline``): open,
+priority 1, a few days overdue and assigned to the demo expert, so it heads the expert's
+worklist with a real deadline (every date is relative to ``as_of``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ CLAIM_DUE_DAYS = 30
 # Who works the demo's open cases: `make run` signs in as "expert", who has some of them.
 DEMO_ASSIGNEES = ("expert", "jordan", "priya", None)
 COMPLAINT_DUE_DAYS = 56  # eight weeks, as complaint rules in the UK give a firm
+HEADLINE_LATE = 3  # days the headline claim is overdue
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class DemoSet:
     cases: list[CaseIn]
     rings: list[list[str]]
     closings: dict[str, CloseIn] = field(default_factory=dict)
+    headline: str | None = None  # the ring claim that heads the demo expert's worklist
 
 
 def generate(
@@ -194,7 +198,20 @@ class _Generator:
             else:
                 case = self._complaint(index, once_complainants)
             self.cases.append(case)
-        return DemoSet(self.cases, rings, self.closings)
+        return DemoSet(self.cases, rings, self.closings, self._headline(rings))
+
+    def _headline(self, rings: list[list[str]]) -> str | None:
+        """Make the earliest-opened ring claim still open the headline; give its id."""
+        ringed = {case_id for ring in rings[:1] for case_id in ring}
+        candidates = [c for c in self.cases if c.id in ringed and c.id not in self.closings]
+        if not candidates:
+            return None
+        claim = min(candidates, key=lambda c: (c.opened_at, c.id))
+        # a few days overdue, never due before it was opened
+        due = max(claim.opened_at + timedelta(days=1), self.as_of - timedelta(days=HEADLINE_LATE))
+        update = {"status": "open", "priority": 1, "due_at": due, "assignee": DEMO_ASSIGNEES[0]}
+        self.cases[self.cases.index(claim)] = claim.model_copy(update=update)
+        return claim.id
 
     def _ring_sizes(self) -> list[int]:
         low, high = RING_SIZES

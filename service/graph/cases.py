@@ -329,9 +329,13 @@ def assign_case(
     return dict(rows[0])
 
 
-def close_case(graph: Graph, case_id: str, close: CloseIn) -> dict[str, Any]:
-    """Close a case with an outcome; add an Event of kind ``closed``. Give the closed case."""
+def close_case(
+    graph: Graph, case_id: str, close: CloseIn, actor: str | None = None
+) -> dict[str, Any]:
+    """Close a case with an outcome; add an Event of kind ``closed`` (by ``actor``). Give the
+    closed case."""
     params = {
+        "actor": actor,
         "id": case_id,
         "closed_at": close.closed_at,
         "now": dt.datetime.now(dt.UTC),

@@ -8,7 +8,7 @@ The case page draws it (``service.web.picture``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, LiteralString
 
 from service.graph.cases import CaseNotFound
@@ -96,6 +96,12 @@ class Node:
     title: str  # the full description: its tooltip
     distance: int = 0  # steps from the case
     flagged: bool = False
+    shared_by: int = 0  # an identifier: the parties drawn holding it (2 or more: a hub)
+
+    @property
+    def hub(self) -> bool:
+        """An identifier several parties share: what ties cases together."""
+        return self.shared_by >= 2
 
 
 @dataclass(frozen=True)
@@ -183,4 +189,64 @@ def neighbourhood(
         if edge["role"]:
             found.append(str(edge["role"]))
     edges = [Edge(s, t, kind, ", ".join(sorted(r))) for (s, t, kind), r in sorted(roles.items())]
+    holders: dict[str, set[str]] = {}
+    for edge in edges:
+        if edge.type in HOLDS:
+            holders.setdefault(edge.target, set()).add(edge.source)
+    nodes = [_as_hub(node, len(holders.get(node.key, ()))) for node in nodes]
     return Neighbourhood(case_id, tuple(nodes), tuple(edges), row["reachable"])
+
+
+HOLDS = frozenset({"HAS_ADDRESS", "HAS_PHONE", "HAS_EMAIL", "HAS_ACCOUNT"})
+
+
+def _as_hub(node: Node, holders: int) -> Node:
+    """Give an identifier node with the number of parties holding it; a shared one is named
+    by its kind too ("Bank account GB29…"), as its label is drawn first."""
+    if node.kind not in IDENTIFIER_NAMES or holders < 2:
+        return node
+    return replace(
+        node,
+        name=f"{NAMES[node.kind]} {node.name}",
+        title=f"{node.title}, shared by {holders} parties",
+        shared_by=holders,
+    )
+
+
+IDENTIFIER_NAMES = {"Address": "address", "Phone": "phone", "Email": "e-mail",
+                    "BankAccount": "bank account"}  # fmt: skip
+
+
+def _shared(node: dict[str, Any]) -> tuple[str, str]:
+    """Give a link path node's key and its name for people ("bank account GB29…")."""
+    kind = str(node.get("kind"))
+    if "value" in node:
+        return f"{kind}:{node['value']}", f"{IDENTIFIER_NAMES.get(kind, kind)} {node['value']}"
+    if kind == "Case":
+        return f"Case:{node.get('id')}", f"case {node.get('id')}"
+    name = node.get("name") or node.get("id")
+    return f"{kind}:{node.get('id')}", f"{NAMES.get(kind, kind).lower()} {name}"
+
+
+def group_links(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group linked cases (``reads.links``) by what they share with this case: the identifier
+    or party on their path nearest this case. Each group: ``key``, ``name``, ``flagged``, and
+    its ``cases`` (each with ``hops`` and ``through``: the other cases on the way), nearest
+    first; groups with the most cases first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for link in links:
+        via = list(link.get("via") or [])
+        first_case = next((i for i, n in enumerate(via) if n.get("kind") == "Case"), len(via))
+        own = via[:first_case]  # this case's party, and the identifier it shares, if any
+        hub = next((n for n in own if "value" in n), own[0] if own else {"kind": "Case"})
+        key, name = _shared(hub)
+        group = groups.setdefault(
+            key,
+            {"key": key, "name": name, "cases": [],
+             "flagged": any(bool(n.get("flagged")) for n in own)},
+        )  # fmt: skip
+        through = [str(n.get("id")) for n in via if n.get("kind") == "Case"]
+        group["cases"].append({**link, "through": through})
+    for group in groups.values():
+        group["cases"].sort(key=lambda c: (c["hops"], c["case"]["id"]))
+    return sorted(groups.values(), key=lambda g: (-len(g["cases"]), g["name"]))

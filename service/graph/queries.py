@@ -48,6 +48,7 @@ UPSERT_CASES: LiteralString = """
 UNWIND $rows AS row
 MERGE (c:Case {id: row.id})
 ON CREATE SET c.created_by = row.created_by
+WITH c, row, properties(c) AS before
 SET c.type = row.type,
     c.status = row.status,
     c.opened_at = row.opened_at,
@@ -58,6 +59,9 @@ SET c.type = row.type,
     c.outcome = CASE WHEN row.status = 'closed' THEN c.outcome END,
     c.closed_at = CASE WHEN row.status = 'closed' THEN c.closed_at END,
     c.close_reason = CASE WHEN row.status = 'closed' THEN c.close_reason END
+WITH c, before
+WHERE properties(c) <> before
+SET c.revision = coalesce(c.revision, 0) + 1
 """
 
 # ``flagged`` only ever goes from false to true: a later payload that does not know about the
@@ -66,6 +70,7 @@ _MERGE_PARTY_HEAD: LiteralString = """
 UNWIND $rows AS row
 MATCH (c:Case {id: row.case})
 MERGE (p:Party {id: row.id})
+WITH c, p, row, properties(p) AS before
 """
 _MERGE_PARTY_TAIL: LiteralString = """
     p.kind = row.kind,
@@ -73,6 +78,10 @@ _MERGE_PARTY_TAIL: LiteralString = """
     p.flagged = coalesce(p.flagged, false) OR row.flagged,
     p.attributes = row.attributes
 MERGE (p)-[:PARTY_TO {role: row.role}]->(c)
+  ON CREATE SET c.revision = coalesce(c.revision, 0) + 1
+WITH c, p, before
+WHERE properties(p) <> before
+SET c.revision = coalesce(c.revision, 0) + 1
 """
 MERGE_PERSONS: LiteralString = _MERGE_PARTY_HEAD + "SET p:Person," + _MERGE_PARTY_TAIL
 MERGE_ORGANISATIONS: LiteralString = _MERGE_PARTY_HEAD + "SET p:Organisation," + _MERGE_PARTY_TAIL
@@ -110,13 +119,14 @@ MERGE_EVIDENCE: LiteralString = """
 UNWIND $rows AS row
 MATCH (c:Case {id: row.case})
 MERGE (e:Evidence {id: row.id})
+WITH c, e, row, properties(e) AS before
 SET e.kind = row.kind,
     e.received_at = row.received_at,
     e.verified = row.verified,
     e.source = row.source,
     e.effect = row.effect,
     e.description = row.description
-WITH c, e, row
+WITH c, e, row, before
 OPTIONAL MATCH (e)-[old:SUPPORTS|CONTRADICTS]->(c)
 WHERE type(old) <> CASE row.effect WHEN 'supports' THEN 'SUPPORTS' ELSE 'CONTRADICTS' END
 DELETE old
@@ -124,6 +134,9 @@ FOREACH (_ IN CASE WHEN row.effect = 'supports' THEN [1] ELSE [] END |
     MERGE (e)-[:SUPPORTS]->(c))
 FOREACH (_ IN CASE WHEN row.effect = 'contradicts' THEN [1] ELSE [] END |
     MERGE (e)-[:CONTRADICTS]->(c))
+WITH DISTINCT c, e, before
+WHERE properties(e) <> before
+SET c.revision = coalesce(c.revision, 0) + 1
 """
 
 MERGE_CONCERNS: LiteralString = """
@@ -133,10 +146,17 @@ MATCH (p:Party {id: row.party})
 MERGE (e)-[:CONCERNS]->(p)
 """
 
+# A write bumps the case's ``revision`` only when it changes something (the recommendations
+# are refreshed for cases changed since: service/recommend/refresh.py); the same rows sent
+# twice change nothing.
+# Rows come in the order they happened (the file's or the caller's order within equal times):
+# a new event takes the case's next sequence number, so reads order by time, then ``seq``.
 MERGE_EVENTS: LiteralString = """
 UNWIND $rows AS row
 MATCH (c:Case {id: row.case})
 MERGE (e:Event {id: row.id})
+ON CREATE SET c.event_seq = coalesce(c.event_seq, 0) + 1, e.seq = c.event_seq,
+              c.revision = coalesce(c.revision, 0) + 1
 SET e.kind = row.kind,
     e.at = row.at,
     e.actor = row.actor,
@@ -144,20 +164,28 @@ SET e.kind = row.kind,
 MERGE (e)-[:IN_CASE]->(c)
 """
 
-# Closing again without a closed_at keeps the first closing time, so a retry changes nothing.
+# Closing again without a closed_at keeps the first closing time, so a retry changes nothing;
+# a case reopened and closed again keeps each closing (its own event) in its timeline.
 # The routing decision that opened the case (if one did) gets its outcome and closing time in
 # the same write, for the routing-rule suggestions (service/recommend/routing.py).
 CLOSE_CASE: LiteralString = """
 MATCH (c:Case {id: $id})
-WITH c, coalesce($closed_at, CASE WHEN c.status = 'closed' THEN c.closed_at END, $now) AS closed_at
+WITH c, coalesce($closed_at, CASE WHEN c.status = 'closed' THEN c.closed_at END, $now) AS closed_at,
+     CASE WHEN c.status = 'closed' THEN coalesce(c.closings, 1) ELSE coalesce(c.closings, 0) + 1
+     END AS closings,
+     c.status = 'closed' AND coalesce(c.outcome, '') = $outcome
+       AND coalesce(c.close_reason, '') = coalesce($reason, '') AS same
 SET c.closed_at = closed_at,
+    c.closings = closings,
     c.status = 'closed',
     c.outcome = $outcome,
-    c.close_reason = $reason
-MERGE (e:Event {id: $event_id})
+    c.close_reason = $reason,
+    c.revision = coalesce(c.revision, 0) + CASE WHEN same THEN 0 ELSE 1 END
+MERGE (e:Event {id: $event_id + CASE closings WHEN 1 THEN '' ELSE ':' + toString(closings) END})
+ON CREATE SET c.event_seq = coalesce(c.event_seq, 0) + 1, e.seq = c.event_seq
 SET e.kind = 'closed',
     e.at = closed_at,
-    e.actor = null,
+    e.actor = $actor,
     e.attributes = $attributes
 MERGE (e)-[:IN_CASE]->(c)
 WITH c
@@ -173,8 +201,8 @@ RETURN c.id AS id, c.status AS status, c.outcome AS outcome, c.closed_at AS clos
 
 # Explicit projections, so that a property never set (due_at, outcome) comes back as null.
 _CASE: LiteralString = """c {.id, .type, .status, .priority, .opened_at, .due_at, .attributes,
-    .outcome, .closed_at, .close_reason, .assignee}"""
-_EVENT: LiteralString = "e {.id, .kind, .at, .actor, .attributes}"
+    .outcome, .closed_at, .close_reason, .assignee, .team}"""
+_EVENT: LiteralString = "e {.id, .kind, .at, .actor, .attributes, .seq}"
 _EVIDENCE: LiteralString = """e {.id, .kind, .received_at, .verified, .source, .effect,
     .description"""
 
@@ -184,10 +212,11 @@ ASSIGN_CASE: LiteralString = """
 MATCH (c:Case {id: $id})
 WITH c, coalesce(c.assignee, '') <> coalesce($assignee, '') AS changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
-  SET c.assignee = $assignee, c.assigned_at = $at
+  SET c.assignee = $assignee, c.assigned_at = $at, c.revision = coalesce(c.revision, 0) + 1,
+      c.event_seq = coalesce(c.event_seq, 0) + 1
   MERGE (e:Event {id: $event_id})
     ON CREATE SET e.kind = CASE WHEN $assignee IS NULL THEN 'unassigned' ELSE 'assigned' END,
-                  e.at = $at, e.actor = $actor, e.attributes = $attributes
+                  e.at = $at, e.actor = $actor, e.attributes = $attributes, e.seq = c.event_seq
   MERGE (e)-[:IN_CASE]->(c))
 RETURN c.id AS id, c.assignee AS assignee, changed
 """
@@ -305,7 +334,7 @@ RETURN """
     RETURN """
     + _EVENT
     + """
-    ORDER BY e.at, e.id
+    ORDER BY e.at, coalesce(e.seq, 0), e.id
   } AS events,
   COLLECT {
     MATCH (d:RoutingDecision)-[:OPENED]->(c)

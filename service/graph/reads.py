@@ -163,7 +163,8 @@ def _at(value: Any) -> dt.datetime:
 
 
 def timeline(graph: Graph, case_id: str) -> list[dict[str, Any]]:
-    """Give the case's events, evidence (by received_at) and routing decisions in time order."""
+    """Give the case's events, evidence (by received_at) and routing decisions in time order
+    (events of one time in the order they happened: by ``seq``)."""
     rows = graph.read(q.TIMELINE, id=case_id)
     if not rows:
         raise _not_found(case_id)
@@ -171,7 +172,8 @@ def timeline(graph: Graph, case_id: str) -> list[dict[str, Any]]:
     entries = [("event", e, e.get("at")) for e in row["events"]]
     entries += [("evidence", e, e.get("received_at")) for e in row["evidence"]]
     entries += [("decision", d, d.get("at")) for d in row["decisions"]]
-    entries.sort(key=lambda entry: (_at(entry[2]), entry[0], str(entry[1].get("id"))))
+    # equal times keep the order events happened in (their sequence number in the case)
+    entries.sort(key=lambda e: (_at(e[2]), e[0], e[1].get("seq") or 0, str(e[1].get("id"))))
     return [{"at": plain(at), "type": kind, "item": plain(item)} for kind, item, at in entries]
 
 

@@ -22,7 +22,8 @@ Hierarchy (module, then class; status in brackets)::
     │   │   ├── UnsupportedServer   graph.db
     │   │   └── GraphNotConfigured  graph.db
     │   ├── CaseNotFound            graph.cases                           [404]
-    │   └── InvalidReference        graph.cases                           [422]
+    │   ├── InvalidReference        graph.cases                           [422]
+    │   └── NoteTaken, DocumentNotFound  graph.notes, graph.documents     [409, 404]
     ├── VersionNotFound             graph.versions                        [404]
     ├── ImportFileError             graph.eventlog                        [422]
     ├── SpoolError                  decisionlog.spool: record not durable [503]

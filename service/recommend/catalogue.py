@@ -28,6 +28,12 @@ class CatalogueError(CasewiseError):
 
 def load_actions(path: Path) -> dict[str, Action]:
     """Give the catalogue's actions by id; CatalogueError lists every mistake with its place."""
+    return load_catalogue(path)[0]
+
+
+def load_catalogue(path: Path) -> tuple[dict[str, Action], dict[str, str]]:
+    """Give the catalogue's actions by id and its team queues (id -> label); CatalogueError
+    lists every mistake with its place."""
     try:
         catalogue = read_catalogue(path)
     except OSError as exc:
@@ -35,4 +41,4 @@ def load_actions(path: Path) -> dict[str, Action]:
         raise CatalogueError([problem]) from exc
     if catalogue.problems:
         raise CatalogueError(catalogue.problems)
-    return catalogue.actions
+    return catalogue.actions, dict(catalogue.teams or {})

@@ -2,7 +2,10 @@
 
 Each decision is one transaction: the checks, an ``ExpertDecision`` (by an ``Expert``, on the
 ``Recommendation``, in the ``Case``) and an ``Event`` of the action taken, so the action shows
-in the case's timeline. A recommendation is decided once; no call changes or deletes a decision.
+in the case's timeline. A recommendation is decided once; no call changes or deletes a
+decision. An action taken whose catalogue entry declares an ``effect`` (raise the priority, set
+the status, give the case to a team) is carried out in the same transaction, as an event of its
+own just after it.
 
 Errors (``CasewiseError`` subclasses, which the HTTP layer renders with their status)::
 
@@ -23,6 +26,7 @@ from typing import Any, LiteralString
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
+from service.graph import lifecycle
 from service.graph.cases import CaseNotFound
 from service.graph.db import Graph
 from service.graph.reads import plain
@@ -73,9 +77,11 @@ CREATE (d:ExpertDecision {
   reason: $reason, rule: r.rule, playbook: r.playbook, case_type: c.type, at: $at
 })
 CREATE (x)-[:DECIDED]->(d), (d)-[:ON]->(r), (d)-[:IN_CASE]->(c)
-SET r.status = $outcome
+SET r.status = $outcome, c.revision = coalesce(c.revision, 0) + 1,
+    c.event_seq = coalesce(c.event_seq, 0) + 1
 MERGE (e:Event {id: $event_id})
-  ON CREATE SET e.kind = $action, e.at = $at, e.actor = $expert, e.attributes = $attributes
+  ON CREATE SET e.kind = $action, e.at = $at, e.actor = $expert, e.attributes = $attributes,
+                e.seq = c.event_seq
 MERGE (e)-[:IN_CASE]->(c)
 RETURN d {.*, expert: x.id, recommendation_id: r.id, case_id: c.id, event_id: e.id} AS decision
 """
@@ -86,9 +92,17 @@ def decision_id(rid: str) -> str:
     return "dec-" + hashlib.sha1(rid.encode()).hexdigest()[:16]
 
 
-def accept(graph: Graph, case_id: str, rid: str, expert: str) -> dict[str, Any]:
-    """Record that ``expert`` took the recommended action; give the decision."""
-    return _decide(graph, case_id, rid, expert, "accepted", None, None, None)
+def accept(
+    graph: Graph,
+    case_id: str,
+    rid: str,
+    expert: str,
+    *,
+    catalogue: Mapping[str, Action] | None = None,
+) -> dict[str, Any]:
+    """Record that ``expert`` took the recommended action, and carry out its effect (by the
+    ``catalogue``); give the decision, with ``effect``: what changed on the case."""
+    return _decide(graph, case_id, rid, expert, "accepted", None, None, None, catalogue or {})
 
 
 def override(
@@ -114,7 +128,9 @@ def override(
             f"unknown action {action!r}; use one of the catalogue: {', '.join(sorted(catalogue))}",
             [{"field": "action", "message": "not in the action catalogue", "value": action}],
         )
-    return _decide(graph, case_id, rid, expert, "overridden", action, reason, catalogue[action])
+    return _decide(
+        graph, case_id, rid, expert, "overridden", action, reason, catalogue[action], catalogue
+    )
 
 
 def _decide(
@@ -126,6 +142,7 @@ def _decide(
     action: str | None,
     reason: str | None,
     chosen: Action | None,
+    catalogue: Mapping[str, Action],
 ) -> dict[str, Any]:
     did = decision_id(rid)
     at = dt.datetime.now(dt.UTC)
@@ -182,6 +199,13 @@ def _decide(
                 [{"recommendation_id": rid, "decision_id": did}],
             ) from exc
         decision: dict[str, Any] = plain(record["decision"])
+        taken_action = catalogue.get(taken)
+        effects = taken_action.effects if taken_action is not None else {}
+        decision["effect"] = (
+            lifecycle.change_in(tx, case_id, effects, expert, at=at, because=taken)
+            if effects
+            else {}
+        )
         return decision
 
     return graph.transaction(work)

@@ -9,7 +9,9 @@ claim certainty and an unseen one falls back to what usually comes next.
 
 ``evaluate`` splits cases chronologically by their start (train on the earlier-started cases,
 test on the later ones; no case in both) and scores top-1 and top-3 accuracy over every prefix
-of the test cases.
+of the test cases. With ``end``, a closed case's history ends in ``END`` (the case was closed
+after its last activity), so the model also learns, and is scored on, when a case ends: "close
+the case" is a next action experts take too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, LiteralString
 from service.graph.db import Graph
 
 START = "(start)"
+END = "(end)"
 DEFAULT_ORDER = 3
 
 # Every case's events in time order, the cases in order of their first event (or opening).
@@ -30,9 +33,9 @@ SEQUENCES: LiteralString = """
 MATCH (c:Case)
 WHERE ($case_type IS NULL OR c.type = $case_type) AND c.id STARTS WITH $id_prefix
 MATCH (e:Event)-[:IN_CASE]->(c)
-WITH c, e ORDER BY e.at, e.id
+WITH c, e ORDER BY e.at, coalesce(e.seq, 0), e.id
 WITH c, collect(e.kind) AS kinds, min(e.at) AS first
-RETURN c.id AS id, kinds
+RETURN c.id AS id, kinds, c.status = 'closed' AS closed
 ORDER BY coalesce(first, c.opened_at), c.id
 """
 
@@ -43,6 +46,11 @@ class CaseSequence:
 
     case_id: str
     activities: tuple[str, ...]
+    closed: bool = False
+
+    def ended(self) -> tuple[str, ...]:
+        """Give the activities, then END if the case is closed."""
+        return (*self.activities, END) if self.closed else self.activities
 
 
 @dataclass
@@ -129,7 +137,7 @@ def load_sequences(
 ) -> list[CaseSequence]:
     """Give every case's event kinds in time order, cases in order of their start."""
     rows = graph.read(SEQUENCES, case_type=case_type, id_prefix=id_prefix)
-    return [CaseSequence(row["id"], tuple(row["kinds"])) for row in rows]
+    return [CaseSequence(row["id"], tuple(row["kinds"]), bool(row["closed"])) for row in rows]
 
 
 def train(
@@ -147,10 +155,12 @@ def evaluate(
     order: int = DEFAULT_ORDER,
     case_type: str | None = None,
     id_prefix: str = "",
+    end: bool = False,
 ) -> Evaluation:
     """Train on the first ``split`` of the cases by start, score the rest at every prefix.
 
     ``source`` is the graph (its cases read in start order) or sequences already in that order.
+    With ``end``, closed cases end in END: the model predicts the end of a case too.
     """
     if not 0 < split < 1:
         raise ValueError(f"split must be between 0 and 1, not {split}")
@@ -161,12 +171,13 @@ def evaluate(
     began = time.perf_counter()
     cut = int(len(sequences) * split)
     train, test = sequences[:cut], sequences[cut:]
-    model = NextActivityModel(order).fit(s.activities for s in train)
+    model = NextActivityModel(order).fit(s.ended() if end else s.activities for s in train)
     hits1 = hits3 = predictions = 0
     for case in test:
-        for i in range(1, len(case.activities)):
-            top = [p["activity"] for p in model.predict(case.activities[:i], k=3)]
-            actual = case.activities[i]
+        activities = case.ended() if end else case.activities
+        for i in range(1, len(activities)):
+            top = [p["activity"] for p in model.predict(activities[:i], k=3)]
+            actual = activities[i]
             predictions += 1
             hits1 += bool(top) and top[0] == actual
             hits3 += actual in top

@@ -18,7 +18,7 @@ from service.engine.catalogue import CATALOGUE
 from service.engine.livefiles import Change, FileStatus, LiveFiles, Outcome, Report, now
 from service.engine.registry import rule_files
 from service.graph.db import Graph
-from service.recommend.catalogue import Action, CatalogueError, load_actions
+from service.recommend.catalogue import Action, CatalogueError, load_catalogue
 from service.recommend.facts import FactLimits, check_queries
 
 log = logging.getLogger("casewise.recommend")
@@ -45,6 +45,7 @@ class PlaybookRegistry:
         limits: FactLimits | None = None,
     ) -> None:
         self.actions: dict[str, Action] = actions or {}
+        self.teams: dict[str, str] = {}  # the catalogue's team queues: id -> label
         self.max_firings = max_firings
         self.limits = limits or FactLimits()
         self.files = LiveFiles("playbook", self._load, check=self._check_one)
@@ -99,7 +100,7 @@ class PlaybookRegistry:
             report.outcomes.append(Outcome(str(path), CATALOGUE, "unchanged", old.version))
             return self.actions if old.version else None
         try:
-            actions = load_actions(path)
+            actions, teams = load_catalogue(path)
         except CatalogueError as exc:
             serving = old.version if old else None
             loaded = old.loaded_at if old else None
@@ -109,7 +110,7 @@ class PlaybookRegistry:
                 Outcome(str(path), CATALOGUE, "refused", serving, tuple(exc.problems))
             )
             return self.actions if serving else None
-        self.actions = actions
+        self.actions, self.teams = actions, teams
         self.catalogue = FileStatus(str(path), CATALOGUE, "catalogue", "serving", digest, (), at,
                                     at, digest)  # fmt: skip
         change: Change = "changed" if old is not None and old.version else "new"

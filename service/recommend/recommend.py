@@ -5,7 +5,10 @@ give, drops what does not apply (an action already taken that is not repeatable,
 catalogue does not allow for the case type, a recommendation an expert already decided on),
 scores what is left with the expert decisions learned so far, and records each recommendation
 as a ``Recommendation`` node: its id is derived from (case, rule, action), so asking again
-updates the same nodes.
+updates the same nodes. A recommendation no longer made (the case changed, or closed) is
+``withdrawn`` until it is made again, so the open ones are exactly what the playbook says now.
+The case keeps the ``revision`` it was recommended at (``recommended_revision``), so the
+background refresh (``refresh.py``) knows which cases changed since.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, LiteralString
 from service.engine import InputError, Ruleset
 from service.graph.cases import CaseNotFound
 from service.graph.db import Graph
+from service.kernel import metrics
 from service.kernel.errors import CasewiseError
 from service.recommend import facts as fact_queries
 from service.recommend import scoring
@@ -28,10 +32,10 @@ from service.recommend.playbooks import PlaybookRegistry
 
 CASE_STATE: LiteralString = """
 MATCH (c:Case {id: $case_id})
-RETURN c.type AS type, c.status AS status,
+RETURN c.type AS type, c.status AS status, coalesce(c.revision, 0) AS revision,
        COLLECT { MATCH (e:Event)-[:IN_CASE]->(c) RETURN DISTINCT e.kind } AS taken,
-       COLLECT { MATCH (r:Recommendation)-[:FOR]->(c) WHERE r.status <> 'open' RETURN r.id }
-         AS decided
+       COLLECT { MATCH (r:Recommendation)-[:FOR]->(c)
+                 WHERE r.status IN ['accepted', 'overridden'] RETURN r.id } AS decided
 """
 
 # A recommendation an expert decided on keeps what it said when it was decided.
@@ -40,6 +44,7 @@ UNWIND $rows AS row
 MATCH (c:Case {id: row.case_id})
 MERGE (r:Recommendation {id: row.id})
   ON CREATE SET r.status = 'open', r.created_at = row.now
+SET r.status = CASE r.status WHEN 'withdrawn' THEN 'open' ELSE r.status END
 FOREACH (_ IN CASE WHEN r.status = 'open' THEN [1] ELSE [] END |
   SET r.action = row.action, r.rule = row.rule, r.playbook = row.playbook,
       r.version = row.version, r.base_weight = row.base_weight, r.score = row.score,
@@ -47,6 +52,17 @@ FOREACH (_ IN CASE WHEN r.status = 'open' THEN [1] ELSE [] END |
       r.computed_at = row.now)
 MERGE (r)-[:FOR]->(c)
 RETURN r.id AS id, r.status AS status, r.created_at AS created_at
+"""
+
+# The open recommendations not made now are withdrawn; the case is marked recommended at the
+# revision that was read (a change meanwhile leaves it stale, to be recommended again).
+SETTLE: LiteralString = """
+MATCH (c:Case {id: $case_id})
+OPTIONAL MATCH (r:Recommendation {status: 'open'})-[:FOR]->(c)
+WHERE NOT r.id IN $keep
+SET r.status = 'withdrawn', r.withdrawn_at = $now
+WITH DISTINCT c
+SET c.recommended_revision = $revision, c.recommended_with = $version
 """
 
 
@@ -83,6 +99,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+@metrics.RECOMMEND_SECONDS.time()
 def recommend(
     graph: Graph, registry: PlaybookRegistry, catalogue: Mapping[str, Action], case_id: str
 ) -> list[dict[str, Any]]:
@@ -93,15 +110,16 @@ def recommend(
     case = rows[0]
     playbook = registry.get(str(case["type"]))
     if case["status"] == "closed" or playbook is None:
-        return []
+        return _settle(graph, case_id, case["revision"], None, [])
     registry.check(graph)
     playbook = registry.get(str(case["type"]))
     if playbook is None:  # refused by the check of its fact queries
-        return []
-    found = fact_queries.fetch(graph, playbook, case_id, registry.limits)
+        return _settle(graph, case_id, case["revision"], None, [])
+    with metrics.FACT_QUERY_SECONDS.time():
+        found = fact_queries.fetch(graph, playbook, case_id, registry.limits)
     items = _candidates(playbook, found, catalogue, case, case_id)
     if not items:
-        return []
+        return _settle(graph, case_id, case["revision"], playbook.version, [])
     counts = scoring.learned_counts(graph, str(case["type"]))
     for item in items:
         item["score"] = scoring.score(item["base_weight"], counts, item["action"], item["rule"])
@@ -110,7 +128,19 @@ def recommend(
     for item in sorted(items, key=lambda i: (-i["score"], i["rule"])):
         best.setdefault(item["action"], item)
     ranked = sorted(best.values(), key=lambda i: (-i["score"], i["action"]))
-    return _record(graph, case_id, ranked)
+    return _settle(
+        graph, case_id, case["revision"], playbook.version, _record(graph, case_id, ranked)
+    )
+
+
+def _settle(
+    graph: Graph, case_id: str, revision: int, version: str | None, kept: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Withdraw the open recommendations not in ``kept``, mark the case recommended; give kept."""
+    now = dt.datetime.now(dt.UTC)
+    keep = [item["id"] for item in kept]
+    graph.write(SETTLE, case_id=case_id, keep=keep, now=now, revision=revision, version=version)
+    return kept
 
 
 def _candidates(

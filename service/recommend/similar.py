@@ -24,7 +24,7 @@ RETURN c.type AS type,
        COLLECT { MATCH (ev:Evidence)-[:SUPPORTS|CONTRADICTS]->(c)
                  RETURN DISTINCT ev.kind } AS evidence,
        COLLECT { MATCH (e:Event)-[:IN_CASE]->(c)
-                 WITH e ORDER BY e.at, e.id RETURN e.kind } AS events,
+                 WITH e ORDER BY e.at, coalesce(e.seq, 0), e.id RETURN e.kind } AS events,
        COLLECT { MATCH (:Party)-[r:PARTY_TO]->(c) RETURN DISTINCT r.role } AS roles
 """
 
@@ -42,7 +42,7 @@ WITH c, toFloat(common) / (n + size($mine) - common) AS score
 WHERE score > 0
 RETURN c.id AS id, score,
        COLLECT { MATCH (e:Event)-[:IN_CASE]->(c)
-                 WITH e ORDER BY e.at, e.id RETURN e.kind } AS events
+                 WITH e ORDER BY e.at, coalesce(e.seq, 0), e.id RETURN e.kind } AS events
 ORDER BY score DESC, c.closed_at DESC, c.id
 LIMIT $k
 """

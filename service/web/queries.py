@@ -1,26 +1,71 @@
-"""The Cypher the pages read with: the worklist, with pending recommendations per case."""
+"""The Cypher the pages read with: the worklist (pending recommendations, top action, sorting)."""
 
 from __future__ import annotations
 
 from typing import LiteralString
 
-from service.graph.queries import CASE_FILTER, COUNT_CASES
+from service.graph.queries import CASE_FILTER
 
-WORKLIST_COUNT = COUNT_CASES  # the same filters as GET /v1/cases
+# The filters of GET /v1/cases, and the cases a search found ($ids; null: no search).
+WORKLIST_FILTER: LiteralString = CASE_FILTER + "  AND ($ids IS NULL OR c.id IN $ids)\n"
 
-# Overdue first (a closed case is never overdue), then priority (1 most urgent), then the
-# earliest deadline; cases without a deadline come last within their priority.
-WORKLIST: LiteralString = (
-    CASE_FILTER
-    + """
-WITH c, (c.status <> 'closed' AND c.due_at IS NOT NULL AND c.due_at < $now) AS overdue
-RETURN c {.id, .type, .status, .priority, .opened_at, .due_at, .assignee} AS case, overdue,
-  COUNT { MATCH (r:Recommendation)-[:FOR]->(c) WHERE r.status = 'open' } AS pending
-ORDER BY overdue DESC, c.priority, c.due_at IS NULL, c.due_at, c.id
+WORKLIST_COUNT: LiteralString = WORKLIST_FILTER + "RETURN count(c) AS total\n"
+
+_ROWS: LiteralString = """
+WITH c, (c.status <> 'closed' AND c.due_at IS NOT NULL AND c.due_at < $now) AS overdue,
+  coalesce(c.assignee = $me, false) AS mine,
+  COLLECT { MATCH (r:Recommendation)-[:FOR]->(c) WHERE r.status = 'open'
+            RETURN r.action ORDER BY r.score DESC, r.action } AS advice
+WITH c, overdue, mine, advice, size(advice) AS pending
+RETURN c {.id, .type, .status, .priority, .opened_at, .due_at, .assignee, .team} AS case,
+  overdue, mine, pending, head(advice) AS top
+"""
+
+# The orders a person may choose, by column; "triage" (the default): the signed-in expert's
+# own cases first, then overdue, then priority (1 most urgent), then the earliest deadline; a
+# search's results in the order found ($rank).
+SORTS: dict[str, LiteralString] = {
+    "triage": "mine DESC, overdue DESC, c.priority, c.due_at IS NULL, c.due_at, c.id",
+    "relevance": "$rank[c.id], c.id",
+    "id": "c.id",
+    "type": "c.type, c.id",
+    "status": "c.status, c.id",
+    "priority": "c.priority, c.due_at IS NULL, c.due_at, c.id",
+    "due": "c.due_at IS NULL, c.due_at, c.priority, c.id",
+    "assignee": "c.assignee IS NULL, c.assignee, c.id",
+    "pending": "pending DESC, c.priority, c.id",
+}
+SORTS_DESC: dict[str, LiteralString] = {
+    "triage": "mine, overdue, c.priority DESC, c.due_at IS NOT NULL, c.due_at DESC, c.id DESC",
+    "relevance": "$rank[c.id] DESC, c.id DESC",
+    "id": "c.id DESC",
+    "type": "c.type DESC, c.id",
+    "status": "c.status DESC, c.id",
+    "priority": "c.priority DESC, c.due_at IS NULL, c.due_at, c.id",
+    "due": "c.due_at IS NOT NULL, c.due_at DESC, c.priority, c.id",
+    "assignee": "c.assignee IS NOT NULL, c.assignee DESC, c.id",
+    "pending": "pending, c.priority, c.id",
+}
+_PAGE: LiteralString = """
 SKIP $offset
 LIMIT $limit
 """
-)
+
+
+def worklist_query(sort: str, descending: bool) -> LiteralString:
+    """Give the worklist's statement in the order of column ``sort`` (a key of SORTS)."""
+    order = (SORTS_DESC if descending else SORTS)[sort]
+    return WORKLIST_FILTER + _ROWS + "ORDER BY " + order + _PAGE
+
+
+# Who a case may be handed to: the experts who decided or hold cases (the page checks the name
+# against the users when the form is sent).
+COLLEAGUES: LiteralString = """
+MATCH (x:Expert) RETURN x.id AS name
+UNION
+MATCH (c:Case) WHERE c.assignee IS NOT NULL AND c.status <> 'closed'
+RETURN DISTINCT c.assignee AS name
+"""
 
 CASE_TYPES: LiteralString = """
 MATCH (c:Case)

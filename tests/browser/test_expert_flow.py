@@ -18,9 +18,15 @@ REASON = "the claimant already sent every document"
 def open_ring_claim_from_the_worklist(
     expert: Page, arrive: Callable[[str], None], demo: Demo
 ) -> None:
+    # this session's cases as a worklist: the expert's own first, then overdue, most urgent;
+    # the demo's headline ring claim (the expert's, priority 1, overdue) heads it
     expert.goto("/")
     arrive("Worklist")
-    # the worklist puts overdue, most urgent cases first: the ring claim heads it (see `demo`)
+    expert.get_by_label("Search", exact=True).fill(demo.prefix)
+    expert.get_by_role("button", name="Search", exact=True).click()
+    arrive("Worklist")
+    expert.get_by_role("link", name="as a worklist").click()
+    arrive("Worklist")
     row = expert.locator("#worklist tbody tr").first
     expect(row).to_have_attribute("data-case", demo.ring_claim)
     expect(row.locator("td.due")).to_contain_text("Overdue")
@@ -55,9 +61,12 @@ def test_expert_sees_the_referral_and_overrides_another_recommendation(
     override.get_by_label("Reason (at least three words)").fill(REASON)
     override.get_by_role("button", name="Override").click()
 
-    # back on the case page (a 303), at its timeline
-    expect(expert).to_have_url(re.compile(rf"/cases/{re.escape(demo.ring_claim)}#timeline$"))
+    # back on the case page (a 303), where the recommendations say what was done
+    expect(expert).to_have_url(re.compile(rf"/cases/{re.escape(demo.ring_claim)}$"))
     arrive(f"Case {demo.ring_claim}")
+    banner = expert.locator("#recommendations #form-done")
+    expect(banner).to_contain_text("Request documents")
+    expect(banner).to_be_focused()
     taken = expert.locator("#timeline ol.timeline li[data-kind='request-documents']")
     expect(taken).to_have_count(1)
     expect(taken).to_contain_text("overridden")

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from service.demo.cases import generate_set, write_demo
+from service.graph import reads
 from service.graph.cases import CaseNotFound, upsert_cases
 from service.graph.db import Graph
 from service.graph.models import CaseIn
-from service.graph.neighbourhood import neighbourhood
+from service.graph.neighbourhood import group_links, neighbourhood
 from service.web.picture.svg import neighbourhood_svg
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
@@ -118,3 +119,28 @@ def test_a_case_alone_a_hostile_name_and_an_unknown_case(graph: Graph, p: str) -
         neighbourhood(graph, f"{p}missing")
     with pytest.raises(ValueError):
         neighbourhood(graph, f"{p}alone", limit=0)
+
+
+def test_a_shared_bank_account_is_a_hub_and_its_cases_one_group(graph: Graph, p: str) -> None:
+    account = f"GB29{p}".upper().replace("-", "")
+    phone = f"+44{int(p[1:11], 16) % 10**10:010d}"
+    upsert_cases(
+        graph,
+        [
+            mk(f"{p}a", person(f"{p}pa", bank_account=account, phone=phone)),
+            mk(f"{p}b", person(f"{p}pb", bank_account=account)),
+            mk(f"{p}c", person(f"{p}pc", bank_account=account), person(f"{p}pe", "witness")),
+            mk(f"{p}d", person(f"{p}pe", "witness")),  # reached through case c's witness
+        ],
+    )
+    n = neighbourhood(graph, f"{p}a")
+    hubs = [node for node in n.nodes if node.hub]
+    assert [(h.kind, h.shared_by) for h in hubs] == [("BankAccount", 3)]
+    assert hubs[0].name.startswith("Bank account ")
+    held = next(node for node in n.nodes if node.kind == "Phone")
+    assert not held.hub  # held by one party only
+
+    groups = group_links(reads.links(graph, f"{p}a", 3))
+    assert len(groups) == 1 and groups[0]["name"].startswith("bank account ")
+    seen = [(c["case"]["id"], c["hops"], c["through"]) for c in groups[0]["cases"]]
+    assert seen == [(f"{p}b", 1, []), (f"{p}c", 1, []), (f"{p}d", 2, [f"{p}c"])]

@@ -10,7 +10,7 @@ from service.engine import load_ruleset
 from service.engine.registry import rule_files
 from service.engine.testing import run_suite
 from service.recommend import scoring
-from service.recommend.catalogue import CatalogueError, load_actions
+from service.recommend.catalogue import CatalogueError, load_actions, load_catalogue
 from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.recommend import fill, recommendation_id
 
@@ -60,6 +60,23 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             "actions:\n  - {id: a, label: A}\n  - {id: a, label: B}\n",
             ":3:10: action 'a' is listed twice (first at line 2)",
+        ),
+        (
+            "actions:\n  - {id: a, label: A, effect: {priority: up}}\n",
+            ":2:42: effect priority of action 'a' must be \"raise\" or a priority from 1",
+        ),
+        (
+            "teams:\n  - {id: siu, label: SIU}\n"
+            "actions:\n  - {id: a, label: A, effect: {team: fraud}}\n",
+            ":4:38: effect team of action 'a' must be a team of 'teams': siu, got 'fraud'",
+        ),
+        (
+            "actions:\n  - {id: a, label: A, effect: {status: closed}}\n",
+            ":2:40: effect status of action 'a' must be open or pending, got 'closed'",
+        ),
+        (
+            "actions:\n  - {id: a, label: A, effect: {assign: me}}\n",
+            ":2:32: unknown key 'assign' in the effect of action 'a'",
         ),
     ],
 )
@@ -124,3 +141,17 @@ def test_scores_follow_the_decisions() -> None:
     assert scoring.score(0.5, counts, "a", "r") == pytest.approx(0.5 * (2 / 8) / 0.5)
     assert scoring.score(0.5, counts, "b", "r") == pytest.approx(0.5 * (7 / 9) / 0.5)
     assert scoring.score(0.5, counts, "b", scoring.EXPERT_RULE) == pytest.approx(0.5 * 6 / 8 / 0.5)
+
+
+def test_effects_and_teams_are_read(tmp_path: Path) -> None:
+    text = (
+        "teams:\n  - {id: siu, label: Special investigations}\n"
+        "actions:\n  - {id: a, label: A, effect: {priority: raise, team: siu}}\n"
+        "  - {id: b, label: B}\n"
+    )
+    actions, teams = load_catalogue(write(tmp_path, text))
+    assert teams == {"siu": "Special investigations"}
+    assert actions["a"].effects == {"priority": "raise", "team": "siu"}
+    assert actions["b"].effects == {}
+    shipped = load_actions(KNOWLEDGE / "actions.yaml")
+    assert shipped["refer-to-siu"].effects == {"status": "pending", "team": "siu"}

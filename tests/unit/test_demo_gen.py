@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -151,3 +151,13 @@ def test_another_day_gives_the_same_ids_and_structure(demo: DemoSet) -> None:
         (c.id, [p.id for p in c.parties], [e.id for e in c.evidence], [e.id for e in c.events])
         for c in demo.cases
     ]
+
+
+def test_the_headline_ring_claim_is_a_few_days_overdue_not_centuries(demo: DemoSet) -> None:
+    assert demo.headline is not None and demo.headline in demo.rings[0]
+    claim = next(c for c in demo.cases if c.id == demo.headline)
+    assert (claim.status, claim.priority, claim.assignee) == ("open", 1, "expert")
+    assert claim.due_at is not None and claim.due_at > claim.opened_at
+    late = AS_OF - claim.due_at
+    assert timedelta(0) < late <= timedelta(days=3)  # overdue, with a date that can be true
+    assert all(c.due_at is None or c.due_at.year >= AS_OF.year - 1 for c in demo.cases)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from service.recommend.nextaction import CaseSequence, NextActivityModel, evaluate
+from service.recommend.nextaction import END, CaseSequence, NextActivityModel, evaluate
 
 
 def process(rng: random.Random) -> tuple[str, ...]:
@@ -60,3 +60,18 @@ def test_evaluation_trains_on_earlier_cases_and_scores_every_prefix() -> None:
     assert result.top3 == pytest.approx(1.0)
     with pytest.raises(ValueError, match="split"):
         evaluate(cases, split=1.0)
+
+
+def test_with_the_end_the_model_learns_when_a_case_is_closed() -> None:
+    closed = [
+        CaseSequence(f"c{n}", ("registered", "assessed", "paid"), closed=True) for n in range(10)
+    ]
+    without = evaluate(closed, split=0.8)
+    ended = evaluate(closed, split=0.8, end=True)
+    assert without.predictions == 2 * 2  # two test cases, two prefixes each
+    assert ended.predictions == 2 * 3  # and the end after "paid"
+    assert ended.top1 == 1.0
+    model = NextActivityModel().fit(c.ended() for c in closed)
+    assert model.predict(("registered", "assessed", "paid"), k=1)[0]["activity"] == END
+    open_case = CaseSequence("o", ("registered",), closed=False)
+    assert open_case.ended() == ("registered",)  # an open case has not ended

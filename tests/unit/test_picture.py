@@ -74,10 +74,11 @@ def parse(svg: str) -> ET.Element:
 
 
 def circles(root: ET.Element) -> list[tuple[ET.Element, ET.Element]]:
-    """Give (node group, circle) for every node."""
+    """Give (node group, circle) for every node (another case's group is inside its link)."""
     group = root.find(f"{SVG}g[@class='nodes']")
     assert group is not None
-    return [(g, g.find(f"{SVG}circle")) for g in group]  # type: ignore[misc]
+    groups = [child if child.tag == f"{SVG}g" else child.find(f"{SVG}g") for child in group]
+    return [(g, g.find(f"{SVG}circle")) for g in groups]  # type: ignore[misc,union-attr]
 
 
 def label_boxes(root: ET.Element) -> list[tuple[float, float, float, float]]:
@@ -126,7 +127,7 @@ def test_case_is_at_the_centre_and_outlined() -> None:
     root = parse(render_svg(n))
     (focus_group, focus), *others = circles(root)
     assert focus_group.get("class") == "node focus"
-    assert float(focus.get("cx", "")) == 450.0
+    assert float(focus.get("cx", "")) == 500.0  # the centre of the 1000 px canvas
     assert float(focus.get("cy", "")) == pytest.approx(legend_top(root) / 2, abs=6)
     assert focus.get("stroke-width") == "3"
     assert all(float(focus.get("r", "")) > float(c.get("r", "")) for _, c in others)
@@ -284,3 +285,25 @@ def test_any_neighbourhood_fits_without_overlapping_labels(
     assert all(0 <= b[0] and b[2] <= width and 0 <= b[1] and b[3] <= bottom for b in boxes)
     for a, b in itertools.combinations(boxes, 2):
         assert not overlap(a, b)
+
+
+def test_a_shared_identifier_is_a_hub_and_other_cases_link_to_their_pages() -> None:
+    case = node("Case", "CLM-1", 0)
+    hub = node("BankAccount", "GB29NWBK", 2, "Bank account GB29NWBK", shared_by=3)
+    other = node("Case", "CLM-2", 2)
+    event = node("Event", "V-1", 1, "assessment-completed")
+    people = [node("Person", f"P-{i}", 1 + i // 2) for i in range(3)]
+    edges = [Edge(p.key, hub.key, "HAS_ACCOUNT") for p in people]
+    edges += [Edge(people[2].key, other.key, "PARTY_TO"), Edge(event.key, case.key, "IN_CASE")]
+    root = parse(
+        render_svg(Neighbourhood("CLM-1", (case, *people, hub, other, event), tuple(edges)))
+    )
+    drawn = {g.get("data-key"): (g, c) for g, c in circles(root)}
+    group, circle = drawn[hub.key]
+    assert group.get("class") == "node hub" and float(circle.get("r", "")) == 13.0
+    labels = {t.text: t for t in root.iter(f"{SVG}text") if t.get("data-kind")}
+    assert labels["Bank account GB29NWBK"].get("font-weight") == "bold"
+    links = {a.get("href") for a in root.iter(f"{SVG}a")}
+    assert links == {"/cases/CLM-2"}  # the case itself is not a link to the page it is on
+    ends = [g.get("data-ends") for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert ends.count("Event") == 1  # hidden with the events

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from service.graph.neighbourhood import Neighbourhood
 from service.web.picture.layout import GAP, radius
 
-FONT = "11"  # FONT_SIZE as the SVG writes it
-FONT_SIZE = 11.0
+FONT = "13"  # FONT_SIZE as the SVG writes it
+FONT_SIZE = 13.0
 CHAR_WIDTH = 0.6 * FONT_SIZE  # a monospace cell; textLength holds every label to it
 ASCENT, DESCENT = 0.8 * FONT_SIZE, 0.25 * FONT_SIZE  # of a label's box above/below its baseline
-LABEL_CELLS = 16  # the most a label takes (in monospace cells)
-SHORT_CELLS = 9  # a label with no room at full length is tried again this short
+LABEL_CELLS = 26  # the most a label takes (in monospace cells)
+SHORT_CELLS = 12  # a label with no room at full length is tried again this short
 # Kinds whose end tells them apart (ids, numbers): a shortened label keeps the end.
 _KEEP_END = frozenset({"Case", "Phone", "BankAccount", "RoutingDecision"})
 
@@ -80,8 +80,9 @@ def place_labels(
 ) -> list[Label]:
     """Place a label next to each node where it overlaps no circle and no other label.
 
-    The case first, then nearest first; a label tries eight places around its node, at full
-    length and then shorter, and is left out if none is free (its node keeps its tooltip).
+    The case first, then the hubs and other cases, then nearest first; a label tries eight
+    places around its node, at full length and then shorter, and is left out if none is free
+    (its node keeps its tooltip).
     """
     focus = n.nodes[0].key if n.nodes else ""
     circles = [
@@ -92,7 +93,9 @@ def place_labels(
     ]
     taken: list[Box] = []
     labels: list[Label] = []
-    for node in n.nodes:
+    # the case, then the shared identifiers (hubs) and the other cases, then the rest
+    order = sorted(n.nodes, key=lambda m: (m.key != focus, not m.hub, m.kind != "Case", m.distance))
+    for node in order:
         x, y = centres[node.key]
         r = radius(node, node.key == focus) + GAP
         keep_end = node.kind in _KEEP_END

@@ -15,7 +15,7 @@ from service.graph.neighbourhood import Edge, Neighbourhood, Node
 
 SEED = 7
 GAP = 3.0  # between two circles, and between a circle and its label
-RADIUS = {"focus": 14.0, "Case": 10.0, "other": 7.0}
+RADIUS = {"focus": 16.0, "Case": 11.0, "hub": 13.0, "other": 8.0}
 MARGIN = 18.0  # between the canvas edge and a circle's centre
 STRETCH = 1.5  # most one side of the case is stretched more than the other
 SEPARATE_ROUNDS = 20  # of pushing overlapping circles apart
@@ -29,7 +29,9 @@ def edges(n: Neighbourhood) -> list[Edge]:
 
 def radius(node: Node, focus: bool) -> float:
     """The radius of a node's circle (the case's, ``focus``, is the largest)."""
-    return RADIUS["focus"] if focus else RADIUS["Case" if node.kind == "Case" else "other"]
+    if focus:
+        return RADIUS["focus"]
+    return RADIUS["Case" if node.kind == "Case" else "hub" if node.hub else "other"]
 
 
 def layout(n: Neighbourhood, width: float, height: float) -> dict[str, tuple[float, float]]:

@@ -1,7 +1,9 @@
 """The picture of a case's neighbourhood drawn as SVG, every text in it XML-escaped.
 
-Circles coloured by kind, relationships as lines (a contradiction dashed), the placed labels
-and a legend of the kinds shown; every node and line has a tooltip with its full text, and the
+Circles coloured by kind (a shared identifier, a hub, larger and ringed; another case a link to
+its page), relationships as lines (a contradiction dashed), the placed labels and a legend of the
+kinds shown; events and their lines are marked (``data-kind``, ``data-ends``) so the page can
+hide them; every node and line has a tooltip with its full text, and the
 picture a title and a description for people who cannot see it. Ids, names and values come
 from users, so every text is escaped here and the result is ``Markup``.
 """
@@ -13,6 +15,7 @@ import html
 import re
 from collections import Counter
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -93,7 +96,7 @@ def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
-def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> Markup:
+def render_svg(n: Neighbourhood, width: int = 1000, height: int = 680) -> Markup:
     """Draw the neighbourhood as an SVG document (the same neighbourhood, the same bytes).
 
     Markup, because every text in it is escaped here: a page shows it as it is.
@@ -106,6 +109,7 @@ def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> Markup:
     labels = place_labels(n, centres, (2.0, 2.0, width - 2.0, plot_height - 2.0))
     focus = n.nodes[0].key if n.nodes else ""
     names = {node.key: node.name for node in n.nodes}
+    kind_of = {node.key: node.kind for node in n.nodes}
     uid = "nb-" + hashlib.sha1(n.case_id.encode("utf-8", "replace")).hexdigest()[:10]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -122,9 +126,11 @@ def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> Markup:
         kind = edge.type + (f" ({edge.detail})" if edge.detail else "")
         tip = f"{names[edge.source]} —{kind}→ {names[edge.target]}"
         dash = ' stroke-dasharray="4 3"' if edge.type == "CONTRADICTS" else ""
+        event = "Event" in (kind_of[edge.source], kind_of[edge.target])
+        ends = ' data-ends="Event"' if event else ""  # hidden with the events
         coords = f'x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}"'
         out.append(
-            f'<g class="edge" data-type="{_xml(edge.type)}"><title>{_xml(tip)}</title>'
+            f'<g class="edge" data-type="{_xml(edge.type)}"{ends}><title>{_xml(tip)}</title>'
             f"<line {coords}{dash}/>"
             f'<line {coords} stroke-width="8" stroke-opacity="0"/></g>'
         )
@@ -137,23 +143,32 @@ def render_svg(n: Neighbourhood, width: int = 900, height: int = 600) -> Markup:
             if is_focus
             else ' stroke="#C00000" stroke-width="2.5"'
             if node.flagged
+            else ' stroke="#111111" stroke-width="3" stroke-dasharray="5 2"'
+            if node.hub
             else ""
         )
-        out.append(
-            f'<g class="node{" focus" if is_focus else ""}" data-kind="{node.kind}">'
+        classes = "node" + (" focus" if is_focus else "") + (" hub" if node.hub else "")
+        shape = (
+            f'<g class="{classes}" data-kind="{node.kind}" data-key="{_xml(node.key)}">'
             f"<title>{_xml(node.title)}</title>"
             f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{_f(radius(node, is_focus))}" '
             f'fill="{KINDS[node.kind][0]}"{stroke}/></g>'
         )
+        if node.kind == "Case" and not is_focus:  # another case: a link to its page
+            href = "/cases/" + quote(node.key.split(":", 1)[1], safe=":")
+            shape = f'<a href="{_xml(href)}" class="case-link">{shape}</a>'
+        out.append(shape)
+    hubs = {node.key for node in n.nodes if node.hub}
     out.append(
         f'</g>\n<g class="labels" font-family="{_xml(FONT_FAMILY)}" font-size="{FONT}" '
         'fill="#1a1a1a" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" '
         'paint-order="stroke">'
     )
     for label in labels:
-        bold = ' font-weight="bold"' if label.key == focus else ""
+        bold = ' font-weight="bold"' if label.key == focus or label.key in hubs else ""
         out.append(
-            f'<text x="{_f(label.x)}" y="{_f(label.y)}" textLength="{_f(width_of(label))}" '
+            f'<text data-kind="{kind_of[label.key]}" x="{_f(label.x)}" y="{_f(label.y)}" '
+            f'textLength="{_f(width_of(label))}" '
             f'lengthAdjust="spacingAndGlyphs"{bold}>{_xml(label.text)}</text>'
         )
     out.append(f'</g>\n<g class="legend" font-size="{FONT}" font-family="{_xml(FONT_FAMILY)}">')

@@ -1,4 +1,7 @@
-"""``casewise users add`` and ``casewise keys create``: who may use the service.
+"""``casewise users add|list|disable|enable`` and ``casewise keys create|list|revoke|rotate``.
+
+Every change is recorded as made by ``cli:<login name>`` (service/auth/people.py), beside the
+changes admins make on /admin.
 
 ``users add --if-missing`` leaves an existing user as it is, and ``keys create --save FILE``
 keeps the key in FILE (mode 600) and reuses it while it is still valid, so that ``make run``
@@ -8,6 +11,8 @@ neither resets passwords nor mints a key on every run.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import getpass
 import os
 import sys
 import tempfile
@@ -17,8 +22,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from service.auth import people
 from service.auth.principals import USER_ROLES
-from service.auth.store import AuthError, Neo4jStore, UserStore, add_user, check_key, create_key
+from service.auth.store import AuthError, Neo4jStore, UserStore, add_user, check_key
 from service.graph.commands import graph_from_settings
 from service.graph.db import GraphError
 
@@ -61,6 +67,7 @@ def users_add(
             else:
                 password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
             add_user(store, name, role, password)
+            people.record(graph, _actor(), "user saved", name, f"role {role}")
     except (AuthError, GraphError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
@@ -96,7 +103,7 @@ def keys_create(
             if save is not None and _saved_key_fits(store, save, name, role, names):
                 err.print(f"key {for_what} in {save} is still valid; reusing it", markup=False)
                 return
-            key = create_key(store, name, names, role)
+            key = people.new_key(graph, _actor(), name, names, role)
             if save is not None:
                 _write_private(save, key)
     except (AuthError, GraphError) as exc:
@@ -155,3 +162,106 @@ def _write_private(path: Path, text: str) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
+
+
+def _actor() -> str:
+    """Who the CLI records as making a change: ``cli:`` and the login name."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"error: {exc}", markup=False)
+    return typer.Exit(1)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the users: name, role, status, last sign-in (UTC)."""
+    try:
+        with graph_from_settings() as graph:
+            users = people.list_users(graph)
+    except GraphError as exc:
+        raise _fail(exc) from None
+    out.print(f"{'NAME':<24} {'ROLE':<8} {'STATUS':<9} LAST SIGN-IN", markup=False)
+    for u in users:
+        status = "disabled" if u.disabled else "active"
+        out.print(f"{u.name:<24} {u.role:<8} {status:<9} {_when(u.last_signin_at)}", markup=False)
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
+    try:
+        with graph_from_settings() as graph:
+            people.set_disabled(graph, _actor(), name, disabled)
+    except (AuthError, GraphError) as exc:
+        raise _fail(exc) from None
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="The user to disable.")],
+) -> None:
+    """Disable a user: their sessions end at once and they cannot sign in."""
+    _set_disabled(name, True)
+    out.print(f"user {name} disabled; their sessions have ended", markup=False)
+
+
+@users_app.command("enable")
+def users_enable(
+    name: Annotated[str, typer.Argument(help="The user to enable.")],
+) -> None:
+    """Let a disabled user sign in again."""
+    _set_disabled(name, False)
+    out.print(f"user {name} enabled; they sign in at /signin", markup=False)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the API keys: id, name, role, rulesets, created, last used, revoked (never secrets)."""
+    try:
+        with graph_from_settings() as graph:
+            keys = people.list_keys(graph)
+    except GraphError as exc:
+        raise _fail(exc) from None
+    head = f"{'ID':<16} {'NAME':<20} {'ROLE':<6} {'CREATED':<16} {'LAST USED':<16} STATUS RULESETS"
+    out.print(head, markup=False)
+    for k in keys:
+        status = f"revoked {_when(k.revoked_at)}" if k.revoked_at else "live"
+        out.print(
+            f"{k.id:<16} {k.name:<20} {k.role:<6} {_when(k.created_at):<16} "
+            f"{_when(k.last_used_at):<16} {status} {','.join(k.rulesets)}",
+            markup=False,
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (16 hex digits; keys list).")],
+) -> None:
+    """Revoke a key: its next request answers 401, in every worker."""
+    try:
+        with graph_from_settings() as graph:
+            people.revoke_key(graph, _actor(), key_id)
+    except (AuthError, GraphError) as exc:
+        raise _fail(exc) from None
+    out.print(f"key {key_id} revoked", markup=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: Annotated[str, typer.Argument(help="The key's id (16 hex digits; keys list).")],
+) -> None:
+    """Replace a key by a new one (same name, role, rulesets), printed once; the old one stops."""
+    try:
+        with graph_from_settings() as graph:
+            key = people.rotate_key(graph, _actor(), key_id)
+    except (AuthError, GraphError) as exc:
+        raise _fail(exc) from None
+    err.print(f"key {key_id} revoked; its replacement is shown only this once:", markup=False)
+    out.print(key, markup=False)

@@ -11,6 +11,13 @@ not stored without a hash. Verifying a hash takes tens of milliseconds (and 64 M
 so ``KeyCache`` keeps a verified key (by the SHA-256 of the whole key, never the key itself) for
 a short time, and ``service.auth.throttle`` bounds how many are checked.
 
+A disabled user cannot sign in and their sessions stop at once (every request reads the session
+with its user); a revoked key is never found again. Keys verified lately are cached, so every
+change that takes a right away (disable, revoke, rotate, a new role or password) also bumps
+one counter, ``AuthState.generation``, which ``Neo4jStore.generation`` reads cheaply: a cache
+keyed by the generation it verified under (``KeyCache.get(key, generation)``) drops them all.
+The changes themselves are made, and recorded, by ``service.auth.people``.
+
 A signed-in session is a ``Session`` node ``{id, user, created_at, expires_at}``, unconnected to
 anything, whose ``id`` is the SHA-256 of the session token the cookie carries: made at sign-in,
 deleted at sign-out, looked up on every request together with the user's current role.
@@ -19,11 +26,13 @@ deleted at sign-out, looked up on every request together with the user's current
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import LiteralString, Protocol
 
@@ -33,6 +42,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from service.auth.principals import USER_ROLES, Principal, Role
 from service.graph.db import Graph
 from service.kernel.errors import CasewiseError
+
+log = logging.getLogger("casewise.auth")
 
 NAME_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 KEY_PATTERN = re.compile(r"^cw_([0-9a-f]{16})_([A-Za-z0-9_-]{20,200})$")
@@ -50,25 +61,29 @@ SET u.role = $role, u.password_hash = $password_hash, u.updated_at = datetime()
 """
 FIND_USER: LiteralString = """
 MATCH (u:User {name: $name})
-RETURN u.role AS role, u.password_hash AS password_hash
+RETURN u.role AS role, u.password_hash AS password_hash,
+       coalesce(u.disabled, false) AS disabled
 """
 CREATE_KEY: LiteralString = """
 CREATE (k:ApiKey {id: $id, name: $name, secret_hash: $secret_hash, rulesets: $rulesets,
                   role: $role, created_at: datetime()})
 """
 FIND_KEY: LiteralString = """
-MATCH (k:ApiKey {id: $id})
+MATCH (k:ApiKey {id: $id}) WHERE k.revoked_at IS NULL
 RETURN k.name AS name, k.secret_hash AS secret_hash, k.rulesets AS rulesets,
        coalesce(k.role, 'system') AS role
 """
 CREATE_SESSION: LiteralString = """
 CREATE (:Session {id: $id, user: $user, created_at: datetime(),
                   expires_at: datetime() + duration({seconds: $seconds})})
+WITH 1 AS done
+MATCH (u:User {name: $user}) SET u.last_signin_at = datetime()
 """
-# A session is as good as its user: one whose user is gone (or loses its role) ends at once.
+# A session is as good as its user: one whose user is gone, disabled (or loses its role) ends
+# at once.
 FIND_SESSION: LiteralString = """
 MATCH (s:Session {id: $id}) WHERE s.expires_at > datetime()
-MATCH (u:User {name: s.user})
+MATCH (u:User {name: s.user}) WHERE NOT coalesce(u.disabled, false)
 RETURN u.name AS name, u.role AS role
 """
 DELETE_SESSION: LiteralString = """
@@ -78,6 +93,12 @@ MATCH (s:Session {id: $id}) DELETE s
 DELETE_EXPIRED_SESSIONS: LiteralString = """
 MATCH (s:Session) WHERE s.expires_at <= datetime()
 WITH s LIMIT 1000 DELETE s
+"""
+GENERATION: LiteralString = """
+OPTIONAL MATCH (a:AuthState {id: 'auth'}) RETURN coalesce(a.generation, 0) AS generation
+"""
+MARK_KEYS_USED: LiteralString = """
+UNWIND $ids AS id MATCH (k:ApiKey {id: id}) SET k.last_used_at = datetime()
 """
 
 
@@ -92,6 +113,7 @@ class UserRecord:
     name: str
     role: Role
     password_hash: str
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +142,7 @@ class Neo4jStore:
 
     def __init__(self, graph: Graph | Callable[[], Graph]) -> None:
         self._graph = graph
+        self._marker: ThreadPoolExecutor | None = None
 
     def _g(self) -> Graph:
         return self._graph if isinstance(self._graph, Graph) else self._graph()
@@ -133,7 +156,8 @@ class Neo4jStore:
         rows = self._g().read(FIND_USER, name=name)
         if not rows or rows[0]["role"] not in USER_ROLES:
             return None
-        return UserRecord(name, rows[0]["role"], rows[0]["password_hash"])
+        row = rows[0]
+        return UserRecord(name, row["role"], row["password_hash"], bool(row["disabled"]))
 
     def save_key(self, key: KeyRecord) -> None:
         self._g().write(
@@ -170,6 +194,23 @@ class Neo4jStore:
     def delete_session(self, session_id: str) -> None:
         self._g().write(DELETE_SESSION, id=session_id)
 
+    def generation(self) -> int:
+        """Give the count of changes that took a right away (one small read)."""
+        rows = self._g().read(GENERATION)
+        return int(rows[0]["generation"]) if rows else 0
+
+    def mark_used(self, key_id: str) -> None:
+        """Record, in the background, that the key was used now (its 'last used' time)."""
+        if self._marker is None:
+            self._marker = ThreadPoolExecutor(1, thread_name_prefix="casewise-key-used")
+        self._marker.submit(self._mark, key_id)
+
+    def _mark(self, key_id: str) -> None:
+        try:
+            self._g().write(MARK_KEYS_USED, ids=[key_id])
+        except CasewiseError as exc:  # a 'last used' time is not worth failing a request for
+            log.warning("cannot record that key %s was used: %s", key_id, exc)
+
 
 class MemoryStore:
     """Users and keys in dicts: for tests and for a process without a graph."""
@@ -198,7 +239,7 @@ class MemoryStore:
     def find_session(self, session_id: str) -> Principal | None:
         user, expires = self.sessions.get(session_id, ("", 0.0))
         record = self.users.get(user)
-        if record is None or expires <= time.time():
+        if record is None or record.disabled or expires <= time.time():
             return None
         return Principal(record.name, record.role)
 
@@ -237,7 +278,7 @@ def verify_password(user: UserRecord | None, password: str) -> Principal | None:
         HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    return Principal(user.name, user.role) if user else None
+    return Principal(user.name, user.role) if user and not user.disabled else None
 
 
 def create_key(store: UserStore, name: str, rulesets: list[str], role: str = "system") -> str:
@@ -245,6 +286,13 @@ def create_key(store: UserStore, name: str, rulesets: list[str], role: str = "sy
 
     A key acts as ``system`` (asks for decisions) or ``author`` (reloads rules from a script).
     """
+    key, record = make_key(name, rulesets, role)
+    store.save_key(record)
+    return key
+
+
+def make_key(name: str, rulesets: list[str], role: str = "system") -> tuple[str, KeyRecord]:
+    """Give a new key and the record that stores it (its secret only as a hash)."""
     if role not in KEY_ROLES:
         raise AuthError(f"key role {role!r}: one of {', '.join(KEY_ROLES)}")
     if not re.fullmatch(NAME_PATTERN, name):
@@ -254,8 +302,8 @@ def create_key(store: UserStore, name: str, rulesets: list[str], role: str = "sy
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     rulesets_kept = tuple(sorted(set(rulesets)))
-    store.save_key(KeyRecord(key_id, name, HASHER.hash(secret), rulesets_kept, role))
-    return f"cw_{key_id}_{secret}"
+    record = KeyRecord(key_id, name, HASHER.hash(secret), rulesets_kept, role)
+    return f"cw_{key_id}_{secret}", record
 
 
 def check_key(store: UserStore, key: str) -> Principal | None:
@@ -283,27 +331,46 @@ def verify_key(record: KeyRecord, secret: str) -> Principal | None:
 class KeyCache:
     """Keys verified lately, by the SHA-256 of the key, each for ``ttl`` seconds.
 
-    Only keys that verified are kept, so a wrong key is checked (slowly) every time.
+    Only keys that verified are kept, so a wrong key is checked (slowly) every time. Given the
+    store's current ``generation``, ``get`` ignores keys verified under another one: a key
+    revoked since (in any worker) is looked up again and refused. ``used`` is told the id of
+    each key verified (Neo4jStore.mark_used keeps its 'last used' time).
     """
 
-    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl: float = 60.0,
+        size: int = 10_000,
+        used: Callable[[str], None] | None = None,
+    ) -> None:
         self.ttl = ttl
         self.size = size
-        self._entries: dict[bytes, tuple[float, Principal]] = {}
+        self.used = used
+        self._entries: dict[bytes, tuple[float, Principal, int | None]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
     def digest(key: str) -> bytes:
         return hashlib.sha256(key.encode()).digest()
 
-    def get(self, key: str) -> Principal | None:
+    def get(self, key: str, generation: int | None = None) -> Principal | None:
         entry = self._entries.get(self.digest(key))
         if entry is None or entry[0] < time.monotonic():
             return None
+        if generation is not None and entry[2] != generation:
+            return None
         return entry[1]
 
-    def put(self, key: str, principal: Principal) -> None:
+    def put(self, key: str, principal: Principal, generation: int | None = None) -> None:
         with self._lock:
             if len(self._entries) >= self.size:
                 self._entries.clear()
-            self._entries[self.digest(key)] = (time.monotonic() + self.ttl, principal)
+            self._entries[self.digest(key)] = (time.monotonic() + self.ttl, principal, generation)
+        parts = parse_key(key)
+        if self.used is not None and parts is not None:
+            self.used(parts[0])
+
+    def clear(self) -> None:
+        """Forget every key verified (this worker's cache; other workers see the generation)."""
+        with self._lock:
+            self._entries.clear()

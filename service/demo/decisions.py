@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,11 @@ OVERRIDE_REASONS = (
     "amount too small to refer",
     "duplicate of a case handled last week",
 )
+# How often the demo's experts override the rule they disagree with; any other rule they
+# override once in every OTHER_OVERRIDE_EVERY of its decisions (so never as often as to suggest).
+DISPUTED_OVERRIDE = 0.9
+OTHER_OVERRIDE_EVERY = 4
+DISPUTED_REASON = "known customer, long good history"
 
 
 @dataclass
@@ -133,34 +139,47 @@ def expert_history(
     graph: Graph, playbooks: PlaybookRegistry, cases: list[CaseIn], seed: int = 7
 ) -> int:
     """Accept or override the top recommendation of each case, as the demo's experts; give
-    how many decisions were recorded (a recommendation decided before is skipped)."""
+    how many decisions were recorded (a recommendation decided before is skipped).
+
+    The experts disagree with one rule: the one that recommends most often in these cases.
+    They override it nearly always, choosing the same other action for the same reason, so
+    that ``/rules`` shows its suggestion after ``demo load`` at the default thresholds
+    (CASEWISE_SUGGEST_MIN_DECISIONS, CASEWISE_SUGGEST_MIN_RATE). Other rules they mostly
+    accept, overriding each at a rate that never makes a suggestion.
+    """
     rng = random.Random(seed)
-    recorded = 0
+    advised = []
     for case in cases:
-        case_id = case.id
-        advice = recommend(graph, playbooks, playbooks.actions, case_id)
-        if not advice:
-            continue
-        top = advice[0]
+        advice = recommend(graph, playbooks, playbooks.actions, case.id)
+        if advice:
+            advised.append((case, advice[0]))
+    counts = Counter((top["playbook"], top["rule"]) for _, top in advised)
+    disputed = counts.most_common(1)[0][0] if counts else None
+    recorded = 0
+    seen: Counter[tuple[str, str]] = Counter()
+    for case, top in advised:
         expert = rng.choice(DEMO_EXPERTS)
+        alternatives = sorted(
+            a.id
+            for a in playbooks.actions.values()
+            if a.id != top["action"] and a.applies_to(case.type) and not a.closes_case
+        )
+        key = (top["playbook"], top["rule"])
+        against = key == disputed
+        seen[key] += 1
+        if against:
+            override = rng.random() < DISPUTED_OVERRIDE
+        else:
+            override = seen[key] % OTHER_OVERRIDE_EVERY == 0
         try:
-            if rng.random() < 0.7:
-                feedback.accept(graph, case_id, top["id"], expert)
+            if not override or not alternatives:
+                feedback.accept(graph, case.id, top["id"], expert)
             else:
-                other = next(
-                    (
-                        a.id
-                        for a in playbooks.actions.values()
-                        if a.id != top["action"] and a.applies_to(case.type) and not a.closes_case
-                    ),
-                    None,
-                )
-                if other is None:
-                    continue
+                other = alternatives[0] if against else rng.choice(alternatives)
+                reason = DISPUTED_REASON if against else rng.choice(OVERRIDE_REASONS)
                 feedback.override(
-                    graph, case_id, top["id"], expert, other, rng.choice(OVERRIDE_REASONS),
-                    catalogue=playbooks.actions,
-                )  # fmt: skip
+                    graph, case.id, top["id"], expert, other, reason, catalogue=playbooks.actions
+                )
         except (feedback.AlreadyDecided, feedback.InvalidFeedback):
             continue
         recorded += 1

@@ -4,8 +4,10 @@
 text; ``POST`` (with the session's CSRF token, like every form) replays the logged decisions
 (or, for a playbook, the experts' decisions) on the candidate and shows the report as tables.
 A candidate that does not load, or whose fact queries the sandbox refuses, is shown with its
-problems (line:col) next to the form; a fact query that fails or times out while replaying is
-named with an error id, never with Neo4j's text (``service.recommend.facts``).
+problems next to the form, each a link that puts the editor's cursor at its line and column
+(service/web/static/editor.js); a fact query that fails or times out while replaying is
+named with an error id, never with Neo4j's text (``service.recommend.facts``). The form posts
+to ``#result``, so the browser shows the report (or the problems) it answers with.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ async def simulate_page(request: Request, name: str) -> Response:
     errors: dict[str, str] = {}
     since, until = _date(form, "since", errors), _date(form, "until", errors)
     limit = _limit(form, errors)
-    problems: list[str] = []
+    problems: list[dict[str, Any]] = []
     candidate: Ruleset | None = None
     settings: Settings = request.app.state.settings
     playbooks: PlaybookRegistry = request.app.state.playbooks
@@ -104,14 +106,17 @@ async def simulate_page(request: Request, name: str) -> Response:
             actions=set(playbooks.actions) if served.kind == "playbook" else None,
         )
     except RuleFileError as exc:
-        problems = [str(p) for p in exc.problems]
+        problems = [_problem(p) for p in exc.problems]
     if candidate is not None and candidate.kind != served.kind:
-        problems.append(f"the candidate is a {candidate.kind}; {name} is a {served.kind}")
+        errors["candidate"] = (
+            f"The candidate is a {candidate.kind} file; {name} is a {served.kind}, so its "
+            f"first line must be '{served.kind}: {name}'. Nothing was replayed."
+        )
     if problems or errors or candidate is None:
         if problems:
             errors["candidate"] = (
-                f"the candidate must be a {served.kind} file with '{served.kind}: {name}' that "
-                "loads; nothing was replayed"
+                f"The candidate does not load: {len(problems)} problem(s), each at its line "
+                "and column below. Nothing was replayed."
             )
         values = {"served": served, "form": form, "errors": errors, "problems": problems}
         return render(request, "simulate.html", status=422, report=None, **values)
@@ -133,8 +138,11 @@ async def simulate_page(request: Request, name: str) -> Response:
             )
         )
     except CandidateRefused as exc:  # shown like a candidate that does not load
-        problems = [str(p) for p in exc.problems]
-        errors = {"candidate": "the candidate's fact queries are refused; nothing was replayed"}
+        problems = [_problem(p) for p in exc.problems]
+        errors = {
+            "candidate": "The candidate's fact queries are refused (below, at their line and "
+            "column). Nothing was replayed."
+        }
         values = {"served": served, "form": form, "errors": errors, "problems": problems}
         return render(request, "simulate.html", status=422, report=None, **values)
     except run.NothingLogged as exc:
@@ -152,7 +160,18 @@ async def simulate_page(request: Request, name: str) -> Response:
         errors={},
         report=report,
         note=note,
+        status_error=status != 200,
     )
+
+
+def _problem(problem: Any) -> dict[str, Any]:
+    """A problem as the page lists it: its text, and the line and column it points at."""
+    return {
+        "text": str(problem),
+        "line": getattr(problem, "line", 0) or 0,
+        "col": getattr(problem, "col", 0) or 0,
+        "message": getattr(problem, "message", str(problem)),
+    }
 
 
 SHOWN_ROUTING = 20

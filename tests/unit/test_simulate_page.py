@@ -27,11 +27,18 @@ def author() -> Iterator[TestClient]:
 def test_the_form_starts_from_the_served_file(author: TestClient) -> None:
     response = author.get("/rules/invoice-approval/simulate", headers=BROWSER)
     assert response.status_code == 200
+    served = (RULES / "invoice-approval.yaml").read_text(encoding="utf-8")
     doc = parse(response.text)
     form = doc.one("form", id="simulate-form")
-    assert form.get("method") == "post" and form.get("action") == "/rules/invoice-approval/simulate"
+    assert form.get("method") == "post"
+    assert form.get("action") == "/rules/invoice-approval/simulate#result"  # the answer in view
+    area = form.one("textarea", name="candidate")
+    assert area.get("wrap") == "off"  # no soft wrap: a line is a line, as the errors count them
+    lines = served.count("\n") + (0 if served.endswith("\n") else 1)
+    gutter = doc.one("pre", id="gutter").text().split()
+    assert gutter[0] == "1" and int(gutter[-1]) >= lines
+    assert doc.one("script").get("src") == "/static/editor.js"  # served, never inline
     assert form.one("input", name="csrf").get("value") == csrf(author)
-    served = (RULES / "invoice-approval.yaml").read_text(encoding="utf-8")
     assert form.one("textarea", name="candidate").text() == " ".join(served.split())
     assert {i.get("name") for i in form.find_all("input")} >= {"since", "until", "limit"}
     assert doc.find("section", id="report") is None
@@ -57,6 +64,15 @@ def test_a_candidate_that_does_not_load_is_shown_with_its_problems(author: TestC
     problems = [li.text() for li in doc.one("ul", id="problems").find_all("li")]
     assert problems and all(p.startswith("candidate invoice-approval.yaml:") for p in problems)
     assert "amout" in " ".join(problems)
+    headline = doc.one(id="candidate-error")
+    assert "alert" in headline.classes and headline.get("role") == "alert"
+    assert f"does not load: {len(problems)} problem(s)" in headline.text()
+    # each problem is a link to its line and column, and its line is marked in the gutter
+    link = doc.one("ul", id="problems").find_all("a", cls="goto")[0]
+    line, col = int(link.get("data-line")), int(link.get("data-col"))
+    assert link.text().startswith(f"candidate invoice-approval.yaml:{line}:{col}")
+    marked = [int(s.text()) for s in doc.one("pre", id="gutter").find_all("span", cls="bad")]
+    assert line in marked
     assert doc.find("section", id="report") is None
 
 
@@ -66,7 +82,9 @@ def test_a_candidate_of_another_ruleset_is_refused(author: TestClient) -> None:
     form = {"candidate": other, "csrf": csrf(author)}
     response = author.post("/rules/invoice-approval/simulate", data=form, headers=BROWSER)
     assert response.status_code == 422
-    assert "must be a ruleset file with &#39;ruleset: invoice-approval&#39;" in response.text
+    problems = parse(response.text).one("ul", id="problems").text()
+    assert "other-invoices" in problems  # the problem names what the file says
+    assert "must be a ruleset file" not in response.text  # not a headline that blames the rest
 
 
 def test_without_a_graph_the_page_says_how_to_set_one(author: TestClient) -> None:

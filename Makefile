@@ -95,4 +95,5 @@ SHOTS_NEO4J := CASEWISE_NEO4J_DATA_DIR=var/neo4j-shots CASEWISE_NEO4J_PORT=7686
 screenshots: install browser
 	@$(SHOTS_NEO4J) $(BIN)/casewise neo4j stop >/dev/null 2>&1; rm -rf var/neo4j-shots
 	CASEWISE_SCREENSHOTS=docs/screenshots $(SHOTS_NEO4J) tools/neo4j/with-neo4j.sh \
-	  $(BIN)/pytest -q tests/browser/test_screenshots.py
+	  $(BIN)/pytest -q tests/browser/test_screenshots.py tests/browser/test_author_pages.py \
+	  tests/browser/test_admin_pages.py

@@ -9,7 +9,9 @@ Options: --quick (short runs, a smoke check), --skip-http, --skip-memory, --skip
 --skip-graph (no Neo4j ingest rate and case query latencies on the 10,000-case demo graph),
 --skip-simulation (no replay throughput, alone and reading the log from Neo4j),
 --skip-reload (no reload time of a generated 1,000-rule file),
+--skip-overload (no overload run: offered 1x, 2x, 4x capacity; bench/overload.py),
 --skip-log (no decision log figures: group commit cost, HTTP decisions/s with the log off),
+--skip-two-nodes (no decisions/s through two nodes vs one on one TLS Neo4j, bench/two_nodes.py),
 --sample N, --dump DIR (write the generated rulesets, Python, JDM graphs and CLIPS rules
 there), --profile (print where Casewise's time goes on invoice-approval).
 """
@@ -36,14 +38,15 @@ from service.auth.store import Neo4jStore, create_key
 from service.devtools.localneo4j import LOCAL_USER, password
 from service.engine import load_ruleset
 
-from . import http_load
-from .decision_log import decision_log_rows, wait_for_flush
+from . import http_load, two_nodes
+from .decision_log import decision_log_rows, wait_for_flush, write_split
 from .floor import c_floor
 from .generate import write_ruleset
 from .graph import DATA_DIR as GRAPH_DATA_DIR
 from .graph import GraphPlan, graph_rows
 from .graph import _graph as bench_graph
 from .inprocess import Rate, rss_growth, throughput
+from .overload import overload_rows
 from .reload import reload_rows
 from .report import Row, markdown, rate, text_table
 from .subjects import (
@@ -67,7 +70,8 @@ TODAY = dt.date(2026, 3, 2)  # fixed, so that runs decide the same inputs the sa
 
 IN_PROCESS_TARGET = 4.0  # Casewise decisions/s over zen-engine's and over CLIPS'
 PLAIN_TARGET = 0.20  # Casewise decisions/s over the plain Python function's
-HTTP_TARGET = 0.70  # Casewise single decisions/s over bare requests/s
+HTTP_TARGET = 0.70  # Casewise single decisions/s, decision log off, over bare requests/s
+HTTP_LOG_TARGET = 0.50  # the same with the decision log on (issue 16)
 DURABLE = "Casewise, durable engine"
 RSS_TARGET = 5.0  # % growth over the memory run
 BATCH = 100
@@ -130,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows += _http(subjects[0], plan, log_off=not args.skip_log)
             if not args.skip_log:
                 rows += decision_log_rows(say, args.quick)
+            if not args.skip_two_nodes:
+                rows += two_nodes.subject_rows(
+                    subjects[0], plan.http_seconds, plan.http_warmup, say
+                )
             if not args.skip_graph:
                 cases = 1_000 if args.quick else 10_000
                 rows += graph_rows(GraphPlan(cases, 50 if args.quick else 300), say)
@@ -137,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows += _simulation(subjects[0], 20_000 if args.quick else 100_000)
             if not args.skip_reload:
                 rows += reload_rows(say, 2 if args.quick else 5)
+            if not args.skip_overload:
+                rows += overload_rows(say, args.quick)
     except NotEquivalent as exc:
         print(f"\nEQUIVALENCE CHECK FAILED — nothing was timed.\n{exc}", file=sys.stderr)
         return 1
@@ -166,6 +176,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--skip-log", action="store_true", help="no decision log figures (group commit, on/off)"
     )
     p.add_argument("--skip-reload", action="store_true", help="no reload of a 1,000-rule file")
+    p.add_argument(
+        "--skip-overload", action="store_true", help="no overload run (1x, 2x, 4x capacity)"
+    )
+    p.add_argument("--skip-two-nodes", action="store_true", help="no two-node run (one TLS Neo4j)")
     p.add_argument("--sample", type=int, default=0, help="inputs per ruleset (default 2000)")
     p.add_argument("--output", default=str(RESULTS), help=f"Markdown file [default: {RESULTS}]")
     p.add_argument("--dump", metavar="DIR", help="write the generated translations to DIR")
@@ -282,6 +296,8 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
         bench_graph(say) as (graph, _),
     ):
         key = create_key(Neo4jStore(graph), "bench", [subject.name])
+        # where a logged record's cost goes; first, so Neo4j's write path is warm (JIT-compiled)
+        split_rows = write_split(graph, say, plan.http_rounds, plan.decisions < FULL.decisions)
         headers = {"Authorization": f"Bearer {key}"}
         graph_env = {
             # the decision log is on, as in production: the spool in a folder of the run's own,
@@ -359,10 +375,13 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             Row(
                 "HTTP Casewise single, decision log off",
                 rate(off_rps),
-                "log on / log off",
-                f"{single_rps / off_rps:.0%}",
+                "single / bare",
+                f"{off_rps / bare_rps:.0%}",
+                f">= {HTTP_TARGET:.0%}",
+                off_rps / bare_rps >= HTTP_TARGET,
             )
         )
+        log_rows.append(Row("HTTP single, log on / log off", f"{single_rps / off_rps:.0%}"))
     return [
         Row("HTTP bare FastAPI (constant JSON)", rate(bare_rps, "requests/s")),
         Row(
@@ -370,10 +389,11 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             rate(single_rps),
             "single / bare",
             f"{single_rps / bare_rps:.0%}",
-            f">= {HTTP_TARGET:.0%}",
-            single_rps / bare_rps >= HTTP_TARGET,
+            f">= {HTTP_LOG_TARGET:.0%}",
+            single_rps / bare_rps >= HTTP_LOG_TARGET,
         ),
         *log_rows,
+        *split_rows,
         Row(
             f"HTTP Casewise POST .../batch ({BATCH} items)",
             rate(batch_dps),

@@ -21,7 +21,9 @@ from service.api import (
     decision_docs,
     decision_log,
     decisions,
+    documents,
     live,
+    notes,
     recommendations,
     rulesets,
     suggestions,
@@ -31,19 +33,37 @@ from service.api.reloading import Reloader, watch
 from service.auth.middleware import Auth, AuthMiddleware
 from service.auth.policy import check_routes
 from service.auth.sessions import Sessions, session_secret
-from service.auth.store import Neo4jStore, UserStore
+from service.auth.store import KeyCache, Neo4jStore, UserStore
 from service.auth.throttle import Throttle
 from service.decisionlog.log import DecisionLog
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.graph.versions import VersionKeeper
+from service.http import uploads
+from service.http.admission import Admission, AdmissionMiddleware, KeyRateMiddleware
 from service.http.errors import install_error_handlers
+from service.http.metrics import Sampler, metrics_route
+from service.http.readiness import GraphProbe
+from service.http.requestlog import JsonFormatter, RequestLogMiddleware
 from service.http.responses import JSON, SecurityHeadersMiddleware
 from service.http.templating import STATIC
 from service.recommend.facts import FactLimits, FactQueryError
 from service.recommend.playbooks import PlaybookRegistry
+from service.recommend.refresh import Refresher
 from service.settings import Settings, configure_limits, load_settings
-from service.web import dashboard, pages, signin, simulate
+from service.web import (
+    admin,
+    dashboard,
+    decisions_page,
+    lint_page,
+    pages,
+    rulespages,
+    signin,
+    simulate,
+    versions_page,
+    warmup,
+)
+from service.web import documents as case_documents
 
 log = logging.getLogger("casewise.api")
 
@@ -58,7 +78,7 @@ def create_app(
     Users and keys are read from ``users``, or else from the case graph (NEO4J_URI).
     """
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     problems: list[Problem] = []
     watching = registry is None and settings.watch == "on"  # an app given a registry never watches
     if registry is None:
@@ -71,7 +91,17 @@ def create_app(
         app.state.graph = handle
         await run_in_threadpool(check_playbooks, app.state.playbooks, handle)
         app.state.decision_log = await run_in_threadpool(DecisionLog.start, settings, handle)
+        if handle.configured:  # recommendations kept current for the worklist
+            app.state.refresher = Refresher(
+                handle.prepare, app.state.playbooks, settings.recommend_refresh_seconds
+            )
+            app.state.refresher.start()
+        # the first case page must not load the layout library or plan its reads (warmup.py)
+        if settings.warmup == "on":
+            await run_in_threadpool(warmup.warm, handle, settings.link_depth)
         keeper.start()  # versions serving since start-up go to Neo4j (through the spool)
+        sampler = Sampler(app.state, app.state.admission)  # this worker's gauges (/metrics)
+        sampler.start()
         app.state.reloader.keep()
         watcher = None
         if watching:
@@ -85,7 +115,11 @@ def create_app(
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
+            await run_in_threadpool(sampler.stop)
             await run_in_threadpool(keeper.close)
+            if app.state.refresher is not None:
+                await run_in_threadpool(app.state.refresher.stop)
+                app.state.refresher = None
             if app.state.decision_log is not None:
                 await run_in_threadpool(app.state.decision_log.stop)
                 app.state.decision_log = None
@@ -107,22 +141,40 @@ def create_app(
     # Until the lifespan opens the graph (and without NEO4J_URI) the case routes answer 503.
     app.state.graph = GraphHandle(None, schema_path(settings))
     app.state.decision_log = None  # started by the lifespan (service.decisionlog)
+    app.state.refresher = None  # started by the lifespan (service.recommend.refresh)
     install_error_handlers(app)
-    app.add_middleware(JsonBodyMiddleware)  # inside the body limit: reads a bounded body
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # inside the body limit: reads a bounded body; document uploads are multipart, not JSON
+    app.add_middleware(JsonBodyMiddleware, uploads=uploads.UPLOAD_PATHS)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        uploads=uploads.UPLOAD_PATHS,
+        upload_bytes=uploads.upload_limit(settings),
+    )
+    # sheds what a worker cannot serve in time (503), before any body is read; inside auth, so
+    # that a flood of bad keys (throttled there) takes no caller's slot
+    app.state.admission = Admission(
+        settings.max_in_flight, settings.max_queue, settings.queue_timeout_ms / 1000
+    )
+    app.add_middleware(AdmissionMiddleware, admission=app.state.admission)
+    if settings.rate_per_key:  # 429 to a key over its rate: inside auth, which names the key
+        app.add_middleware(KeyRateMiddleware, rate=settings.rate_per_key)
+    app.state.ready_probe = GraphProbe()  # /readyz asks the graph through it
     app.state.auth = make_auth(settings, app, users)
     app.add_middleware(AuthMiddleware, auth=app.state.auth)
     docs = frozenset(
         p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
     )
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # outermost: every answer
-    # The single-decision route is the hot path: a plain Starlette route answers it, ahead of
-    # the FastAPI route that documents it in OpenAPI (same function, same error handlers),
-    # which saves FastAPI's per-request parameter solving.
-    app.router.routes.append(
-        Route("/v1/decisions/{ruleset}", decisions.decide_route, methods=["POST"],
-              include_in_schema=False)
-    )  # fmt: skip
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # every answer
+    # outermost: the request id, the HTTP metrics, the JSON log line (service/http/requestlog.py)
+    app.add_middleware(RequestLogMiddleware, json_lines=settings.log_format == "json")
+    app.router.routes.append(Route("/metrics", metrics_route, methods=["GET"],
+                                   include_in_schema=False))  # fmt: skip
+    # The single-decision route is the hot path: a plain Starlette route answers it, first of
+    # all routes and ahead of the FastAPI route that documents it in OpenAPI (same function,
+    # same error handlers), which saves FastAPI's per-request parameter solving.
+    app.router.routes.insert(0, Route("/v1/decisions/{ruleset}", decisions.decide_route,
+                                      methods=["POST"], include_in_schema=False))  # fmt: skip
     app.include_router(decisions.router)
     decision_docs.document_rulesets(app)  # and a documented path per served ruleset
     app.include_router(decision_log.router)
@@ -130,12 +182,20 @@ def create_app(
     app.include_router(rulesets.router)
     app.include_router(rulesets.probes)
     app.include_router(cases.router)
+    app.include_router(notes.router)  # /v1/cases/{id}/notes (service/api/notes.py)
+    app.include_router(documents.router)  # /v1/cases/{id}/documents (service/api/documents.py)
     app.include_router(recommendations.router)
     app.include_router(suggestions.router)
     app.include_router(pages.router)
+    app.include_router(case_documents.router)  # notes and documents forms, downloads
+    app.include_router(rulespages.router)  # /rules and /rules/{name} (service/web/rulespages.py)
     app.include_router(dashboard.router)
     app.include_router(simulate.router)  # /rules/{name}/simulate (service/web/simulate.py)
     app.include_router(signin.router)
+    app.include_router(admin.router)  # /admin: people, keys, changes (service/web/admin.py)
+    app.include_router(versions_page.router)  # /rules/{name}/versions
+    app.include_router(decisions_page.router)  # /decisions: the decision log for authors
+    app.include_router(lint_page.router)  # /rules/{name}/try: a dry-run decision
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     check_routes(app.router.routes)  # a route without a rule in the policy never serves
     return app
@@ -159,7 +219,9 @@ def make_auth(settings: Settings, app: FastAPI, users: UserStore | None) -> Auth
         settings.auth_concurrent_hashes,
     )
     sessions = Sessions(secret, settings.secure_cookies)
-    return Auth(users, sessions, enabled=settings.auth == "on", throttle=throttle)
+    # A key's 'last used' time is kept when it is verified (at most once a minute per worker).
+    keys = KeyCache(used=users.mark_used) if isinstance(users, Neo4jStore) else KeyCache()
+    return Auth(users, sessions, enabled=settings.auth == "on", throttle=throttle, keys=keys)
 
 
 def schema_path(settings: Settings) -> Path:
@@ -181,6 +243,7 @@ def open_graph(settings: Settings) -> GraphHandle:
         settings.neo4j_user,
         settings.neo4j_password.get_secret_value(),
         settings.neo4j_database,
+        settings.neo4j_ca_file,
     )
     handle = GraphHandle(graph, schema_path(settings))
     try:
@@ -247,11 +310,12 @@ def check_playbooks(registry: PlaybookRegistry, handle: GraphHandle) -> None:
         log.error("%s; the fact queries are checked on the first recommendation", exc)
 
 
-def configure_logging(level: str) -> None:
-    """Send Casewise's log records to stderr at ``level`` (once per process)."""
+def configure_logging(level: str, form: str = "text") -> None:
+    """Send Casewise's log records to stderr at ``level``, as text or JSON lines (once)."""
     logger = logging.getLogger("casewise")
     logger.setLevel(level)
     if not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler.setFormatter(JsonFormatter() if form == "json" else text)
         logger.addHandler(handler)

@@ -15,10 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from service.api import reload_command
+from service.api.cluster_command import cluster_app
 from service.auth.commands import keys_app, users_app
 from service.decisionlog.commands import decisions_app
 from service.demo.commands import demo_app
 from service.devtools.commands import neo4j_app
+from service.dmn import commands as dmn_commands
 from service.engine import (
     Decision,
     DecisionError,
@@ -50,11 +52,17 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 # The decision log (service/decisionlog/commands.py).
 app.add_typer(decisions_app, name="decisions")
+# Comparing the nodes of a multi-node install (service/api/cluster_command.py).
+app.add_typer(cluster_app, name="cluster")
 rules_app.command("suggest")(suggest)
 # Reloading a running Casewise (service/api/reload_command.py).
 rules_app.command("reload")(reload_command.reload)
 # Replaying past decisions on a changed file (service/simulation/commands.py).
 rules_app.command("simulate")(simulate)
+# DMN models in and out, and the DMN TCK (service/dmn/commands.py).
+rules_app.command("import-dmn")(dmn_commands.import_dmn)
+rules_app.command("export-dmn")(dmn_commands.export_dmn)
+rules_app.command("tck")(dmn_commands.tck)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -107,14 +115,25 @@ def serve(
     os.environ[ENV_PREFIX + "RULES_DIR"] = str(settings.rules_dir)
     os.environ[ENV_PREFIX + "HOST"] = settings.host
     os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-    )
+    from service.http.metrics import metrics_folder
+    from service.http.requestlog import json_log_config
+
+    json_logs = settings.log_format == "json"
+    log_config = json_log_config(settings.log_level) if json_logs else uvicorn.config.LOGGING_CONFIG
+    # Every worker's metrics in files of one folder, so /metrics shows all of them.
+    with metrics_folder(workers):
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            log_config=log_config,
+            access_log=not json_logs,  # the JSON line of each request replaces uvicorn's
+            # a worker busy starting (loading rules, on a loaded machine) is not killed as hung
+            timeout_worker_healthcheck=30,
+        )
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.engine import limits
@@ -75,8 +75,20 @@ class Settings(BaseSettings):
         min_length=1,
         validation_alias=AliasChoices("NEO4J_DATABASE", "CASEWISE_NEO4J_DATABASE"),
     )
+    neo4j_ca_file: FilePath | None = Field(
+        default=None,
+        description="PEM file of the CA that signed Neo4j's certificate: Bolt over TLS, "
+        "verified against it (docs/deployment.md).",
+    )
     link_depth: int = Field(
         default=2, ge=1, le=4, description="Default and largest depth of GET /v1/cases/{id}/links."
+    )
+    recommend_refresh_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description="How often the background refresh looks for cases changed since they were "
+        "last recommended (a case written through the API is refreshed at once); 0: never.",
     )
     suggest_min_rate: float = Field(
         default=0.6,
@@ -106,6 +118,20 @@ class Settings(BaseSettings):
     spool_dir: Path = Field(
         Path("var/spool"),
         description="Durable local spool: what waits there until Neo4j takes it (versions/, ...).",
+    )
+    warmup: Literal["on", "off"] = Field(
+        default="on",
+        description="`on`: load and learn at start-up what the first case page would wait for.",
+    )
+    documents_dir: Path = Field(
+        Path("var/documents"),
+        description="Where documents attached to cases are kept, each file named by its SHA-256.",
+    )
+    max_document_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest document that may be attached to a case (a larger upload is a 413).",
     )
     watch: Literal["on", "off"] = Field(
         default="on", description="`on`: reload rule files, playbooks, catalogue when they change."
@@ -159,11 +185,44 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64, description="Most argon2 checks one server process runs at once."
     )
 
-    @field_validator("auth_failures_per_client", "auth_failures_per_account")
+    # Overload (service/http/admission.py) and what an operator watches (service/http/metrics.py,
+    # service/http/requestlog.py).
+    max_in_flight: int = Field(
+        default=32, ge=1, le=10_000, description="Most requests one worker serves at once."
+    )
+    max_queue: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Most requests waiting for a slot in one worker; more are answered 503.",
+    )
+    queue_timeout_ms: int = Field(
+        default=250,
+        ge=1,
+        le=60_000,
+        description="Longest a request waits for a slot before it is answered 503.",
+    )
+    rate_per_key: str | None = Field(
+        default=None,
+        description="Requests one API key may make per worker (limits syntax, e.g. "
+        "'200/second'); more are answered 429. Unset: no limit.",
+    )
+    spool_high_water_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        description="Decision records waiting in a worker's spool above which /readyz is 503.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON line per log record and per request."
+    )
+
+    @field_validator("auth_failures_per_client", "auth_failures_per_account", "rate_per_key")
     @classmethod
-    def _rate_limit(cls, value: str) -> str:
+    def _rate_limit(cls, value: str | None) -> str | None:
         from limits import parse
 
+        if value is None:
+            return None
         try:
             parse(value)
         except ValueError as exc:
@@ -172,12 +231,12 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
-    @field_validator("neo4j_uri", "secret_key", mode="before")
+    @field_validator("neo4j_uri", "secret_key", "neo4j_ca_file", "rate_per_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("auth", "watch", "decision_log", "secure_cookies", mode="before")
+    @field_validator("auth", "watch", "decision_log", "secure_cookies", "log_format", mode="before")
     @classmethod
     def _lower_auth(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

@@ -23,6 +23,13 @@ from tests.graphs import SCHEMA, Neo4jServer
 # Tests never write into the repository's var/spool: a spool folder for the session (for
 # settings made at import), and one for each test (so no test flushes another's records).
 os.environ.setdefault("CASEWISE_SPOOL_DIR", tempfile.mkdtemp(prefix="casewise-spool-"))
+os.environ.setdefault("CASEWISE_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="casewise-documents-"))
+# In-process apps start without the warm-up (it learns from every case in the shared graph);
+# the served apps of the browser tests warm up, as `casewise serve` does.
+os.environ.setdefault("CASEWISE_WARMUP", "off")
+# Recommendations are refreshed for the cases a test writes through an app, never by a
+# periodic look at the whole graph, which the tests share (tests that want one set it).
+os.environ.setdefault("CASEWISE_RECOMMEND_REFRESH_SECONDS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -62,8 +62,20 @@ def served_env(neo4j: Neo4jAt | None = None) -> dict[str, str]:
             "NEO4J_USER": neo4j.user,
             "NEO4J_PASSWORD": neo4j.password,
             "NEO4J_DATABASE": neo4j.database,
+            # recommendations refreshed for what is written through the server only: the
+            # graph is shared with other tests, which a periodic look would write into
+            "CASEWISE_RECOMMEND_REFRESH_SECONDS": "0",
         }
     return env
+
+
+def _started(ready: httpx.Response) -> bool:
+    """Tell whether /readyz says the server serves its rulesets: ready, or not ready only as the
+    Neo4j it was given does not answer (a test of Neo4j being down)."""
+    if ready.status_code == 200:
+        return True
+    details = ready.json().get("error", {}).get("details") if ready.status_code == 503 else []
+    return bool(details) and all(isinstance(d, dict) and d.get("check") == "graph" for d in details)
 
 
 @contextmanager
@@ -72,6 +84,7 @@ def serving(args: list[str], env: dict[str, str], log: Path) -> Iterator[Served]
     port = free_port()
     # Never the repository's var/spool: a spool beside the log unless the test chose one.
     env = {"CASEWISE_SPOOL_DIR": str(log.parent / f"{log.stem}-spool"), **env}
+    env = {"CASEWISE_DOCUMENTS_DIR": str(log.parent / f"{log.stem}-documents"), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(CASEWISE), "serve", "--port", str(port), *args],
@@ -87,7 +100,7 @@ def serving(args: list[str], env: dict[str, str], log: Path) -> Iterator[Served]
             if process.poll() is not None:
                 pytest.fail(f"casewise serve exited {process.returncode}:\n{log.read_text()}")
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                if _started(httpx.get(f"{url}/readyz", timeout=1)):
                     break
             except httpx.TransportError:
                 pass

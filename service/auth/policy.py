@@ -38,6 +38,9 @@ DECIDERS = Rule(frozenset({"system", "expert"}))
 PAGE_READERS = Rule(frozenset({"expert", "author", "admin"}))
 EXPERT_FORM = Rule(frozenset({"expert"}), form=True)
 AUTHOR_FORM = Rule(frozenset({"author", "admin"}), form=True)
+ADMIN_PAGE = Rule(frozenset({"admin"}))
+AUTHOR_PAGE = Rule(frozenset({"author", "admin"}))
+ADMIN_FORM = Rule(frozenset({"admin"}), form=True)
 
 ROUTES: dict[tuple[str, str], Rule] = {
     # OpenAPI documents, probes, static files and signing in stay public.
@@ -47,6 +50,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    # Prometheus scrapes with a key for every ruleset; admins look (service/http/metrics.py).
+    ("GET", "/metrics"): Rule(frozenset({"system", "admin"})),
     ("GET", "/static"): PUBLIC,
     ("GET", "/signin"): PUBLIC,
     ("POST", "/signin"): PUBLIC,
@@ -83,23 +88,59 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/cases/{case_id}/similar-actions"): CASE_READERS,
     ("POST", "/v1/cases/{case_id}/recommendations/{rid}/accept"): DECIDERS,
     ("POST", "/v1/cases/{case_id}/recommendations/{rid}/override"): DECIDERS,
+    # Notes and documents (service/api/notes.py, documents.py): readers read, deciders write.
+    ("POST", "/v1/cases/{case_id}/notes"): DECIDERS,
+    ("GET", "/v1/cases/{case_id}/notes"): CASE_READERS,
+    ("POST", "/v1/cases/{case_id}/documents"): DECIDERS,
+    ("GET", "/v1/cases/{case_id}/documents"): CASE_READERS,
+    ("GET", "/v1/cases/{case_id}/documents/{document_id}"): CASE_READERS,
     ("GET", "/v1/suggestions"): Rule(frozenset({"author", "admin"})),
     # Pages: experts decide on cases; authors read rules and suggestions; admins look.
     ("GET", "/"): PAGE_READERS,
     ("GET", "/cases"): PAGE_READERS,
     ("GET", "/cases/{case_id}"): PAGE_READERS,
     ("POST", "/cases/{case_id}/assign"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/change"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/close"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/reopen"): EXPERT_FORM,
     ("POST", "/cases/{case_id}/recommendations/{rid}/accept"): EXPERT_FORM,
     ("POST", "/cases/{case_id}/recommendations/{rid}/override"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/notes"): EXPERT_FORM,
+    ("POST", "/cases/{case_id}/documents"): EXPERT_FORM,
+    ("GET", "/cases/{case_id}/documents/{document_id}"): PAGE_READERS,
     ("GET", "/dashboard"): PAGE_READERS,
     ("GET", "/rules"): PAGE_READERS,
     ("GET", "/rules/{name}"): PAGE_READERS,
     # Authors (and admins) replay history on a changed rule file (service/web/simulate.py).
     ("GET", "/rules/{name}/simulate"): Rule(frozenset({"author", "admin"})),
     ("POST", "/rules/{name}/simulate"): AUTHOR_FORM,
+    # Authors (and admins) compare the versions that served (service/web/versions_page.py).
+    ("GET", "/rules/{name}/versions"): AUTHOR_PAGE,
+    ("GET", "/rules/{name}/versions/{version}"): AUTHOR_PAGE,
+    # Authors (and admins) read the decision log (service/web/decisions_page.py).
+    ("GET", "/decisions"): AUTHOR_PAGE,
+    ("GET", "/decisions/export"): AUTHOR_PAGE,
+    ("GET", "/decisions/{decision_id}"): AUTHOR_PAGE,
+    # Authors (and admins) try an input (a lint finding's example) as a dry run.
+    ("POST", "/rules/{name}/try"): AUTHOR_FORM,
+    # Authors (and admins) reload the rule files from the rules page (service/web/rulespages.py).
+    ("POST", "/rules/reload"): AUTHOR_FORM,
+    # Admins manage people and API keys; every change is recorded (service/web/admin.py).
+    ("GET", "/admin"): ADMIN_PAGE,
+    ("GET", "/admin/users"): ADMIN_PAGE,
+    ("POST", "/admin/users"): ADMIN_FORM,
+    ("POST", "/admin/users/{name}/role"): ADMIN_FORM,
+    ("POST", "/admin/users/{name}/disable"): ADMIN_FORM,
+    ("POST", "/admin/users/{name}/enable"): ADMIN_FORM,
+    ("POST", "/admin/users/{name}/password"): ADMIN_FORM,
+    ("GET", "/admin/keys"): ADMIN_PAGE,
+    ("POST", "/admin/keys"): ADMIN_FORM,
+    ("POST", "/admin/keys/{key_id}/revoke"): ADMIN_FORM,
+    ("POST", "/admin/keys/{key_id}/rotate"): ADMIN_FORM,
 }
 # Mounted apps: every path under the prefix.
 MOUNTS = ("/static",)
+_MOUNTED = tuple(m + "/" for m in MOUNTS)
 
 
 class Policy:
@@ -119,7 +160,7 @@ class Policy:
         rule = self._exact.get((method, path))
         if rule is not None:
             return rule, {}
-        if path.startswith(tuple(m + "/" for m in MOUNTS)):
+        if path.startswith(_MOUNTED):
             return PUBLIC, {}
         for rule_method, pattern, rule in self._patterns:
             if rule_method == method:

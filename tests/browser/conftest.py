@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from service.auth import Neo4jStore
+from service.auth.store import add_user
 from service.demo import decisions as demo_decisions
 from service.demo.cases import generate_set, write_demo
 from service.engine import Registry
@@ -32,6 +32,7 @@ from tests.browser.site import (
     ARTIFACTS,
     BROKEN_NAME,
     BROKEN_RULES,
+    COLLEAGUE,
     ROOT,
     Demo,
     Site,
@@ -53,11 +54,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# The demo's ring claim that the expert flow opens is made the head of the worklist: open,
-# priority 1 and overdue since before any case of an earlier run (a later run goes further
-# back), so the worklist's order puts it first whatever else the test graph holds.
-HEAD_DUE = datetime(1900, 1, 1, tzinfo=UTC)
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Skip the browser tests, saying why, on a machine without Debian's Chromium."""
@@ -71,19 +67,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="package")
 def demo(graph: Graph) -> Demo:
-    """Demo data under a prefix of this session; one open ring claim heads the worklist."""
+    """Demo data under a prefix of this session; its headline ring claim (open, priority 1, a
+    few days overdue, the expert's) heads the worklist of this session's cases."""
     prefix = f"b{uuid.uuid4().hex[:8]}-"
     data = generate_set(40, 7, prefix=prefix)
-    ring = data.rings[0]
-    claim_id = next(c for c in ring if c not in data.closings)
-    due = HEAD_DUE - timedelta(seconds=int(time.time()))
-    data.cases[:] = [
-        c.model_copy(update={"status": "open", "priority": 1, "due_at": due})
-        if c.id == claim_id
-        else c
-        for c in data.cases
-    ]
+    assert data.headline is not None
+    claim_id = data.headline
     write_demo(graph, data)
+    add_user(Neo4jStore(graph), COLLEAGUE, "expert", PASSWORD)
     # a history for the dashboard: routine decisions, and experts deciding on advice elsewhere
     history = demo_decisions.decision_history(_example_rules(), 100, 7, prefix=prefix)
     demo_decisions.write_decisions(graph, history)

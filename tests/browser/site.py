@@ -27,6 +27,9 @@ rules:
 """
 BROKEN_POSITION = f"{BROKEN_NAME}.yaml:9:11"
 
+# A second expert user, whom cases are handed over to.
+COLLEAGUE = "colleague"
+
 
 @dataclass(frozen=True)
 class Demo:

@@ -28,7 +28,9 @@ SAMPLE = {
     "case_id": "c1",
     "rid": "r1",
     "decision_id": "d1",
+    "document_id": "doc-1",
     "version": "0" * 64,
+    "key_id": "0" * 16,
 }
 
 

@@ -46,7 +46,8 @@ def page(client: TestClient, url: str, status: int = 200) -> Node:
 def test_every_page_has_the_nav_and_the_stylesheet(pages: TestClient) -> None:
     doc = page(pages, "/rules")
     nav = doc.one("nav", aria_label="Main")
-    assert [a.text() for a in nav.find_all("a")] == ["Worklist", "Rules", "Dashboard"]
+    # an author also reads the decision log; only an admin sees Admin
+    assert [a.text() for a in nav.find_all("a")] == ["Worklist", "Rules", "Dashboard", "Decisions"]
     assert nav.one("a", href="/rules").get("aria-current") == "page"
     assert doc.one("link", rel="stylesheet").get("href") == "/static/casewise.css"
     css = pages.get("/static/casewise.css")

@@ -30,7 +30,8 @@ from service.api import (
 )
 from service.api.body import BodyLimitMiddleware, JsonBodyMiddleware
 from service.api.reloading import Reloader, watch
-from service.auth.middleware import Auth, AuthMiddleware
+from service.auth.middleware import Auth, AuthMiddleware, Generation
+from service.auth.nudge import Watch, nudge_path
 from service.auth.policy import check_routes
 from service.auth.sessions import Sessions, session_secret
 from service.auth.store import KeyCache, Neo4jStore, UserStore
@@ -221,7 +222,16 @@ def make_auth(settings: Settings, app: FastAPI, users: UserStore | None) -> Auth
     sessions = Sessions(secret, settings.secure_cookies)
     # A key's 'last used' time is kept when it is verified (at most once a minute per worker).
     keys = KeyCache(used=users.mark_used) if isinstance(users, Neo4jStore) else KeyCache()
-    return Auth(users, sessions, enabled=settings.auth == "on", throttle=throttle, keys=keys)
+    # a key revoked in another worker of this machine stops at its next request here too
+    generation = Generation(watch=Watch(nudge_path(settings.spool_dir)))
+    return Auth(
+        users,
+        sessions,
+        enabled=settings.auth == "on",
+        throttle=throttle,
+        keys=keys,
+        generation=generation,
+    )
 
 
 def schema_path(settings: Settings) -> Path:

@@ -23,10 +23,12 @@ import typer
 from rich.console import Console
 
 from service.auth import people
+from service.auth.nudge import nudge
 from service.auth.principals import USER_ROLES
 from service.auth.store import AuthError, Neo4jStore, UserStore, add_user, check_key
 from service.graph.commands import graph_from_settings
 from service.graph.db import GraphError
+from service.settings import load_settings
 
 users_app = typer.Typer(help="People who sign in: experts, authors, admins.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the systems that ask for decisions.", no_args_is_help=True)
@@ -199,6 +201,7 @@ def _set_disabled(name: str, disabled: bool) -> None:
     try:
         with graph_from_settings() as graph:
             people.set_disabled(graph, _actor(), name, disabled)
+        nudge(load_settings().spool_dir)
     except (AuthError, GraphError) as exc:
         raise _fail(exc) from None
 
@@ -248,6 +251,7 @@ def keys_revoke(
     try:
         with graph_from_settings() as graph:
             people.revoke_key(graph, _actor(), key_id)
+        nudge(load_settings().spool_dir)  # this machine's workers stop the key at once
     except (AuthError, GraphError) as exc:
         raise _fail(exc) from None
     out.print(f"key {key_id} revoked", markup=False)
@@ -261,6 +265,7 @@ def keys_rotate(
     try:
         with graph_from_settings() as graph:
             key = people.rotate_key(graph, _actor(), key_id)
+        nudge(load_settings().spool_dir)
     except (AuthError, GraphError) as exc:
         raise _fail(exc) from None
     err.print(f"key {key_id} revoked; its replacement is shown only this once:", markup=False)

@@ -39,6 +39,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.auth.nudge import Watch
 from service.auth.policy import POLICY, Policy, Rule
 from service.auth.principals import Principal
 from service.auth.sessions import CSRF_HEADER, Sessions, session_id
@@ -58,15 +59,17 @@ GENERATION_SECONDS = 1.0
 
 
 class Generation:
-    """The store's count of changes that took a right away, read at most every ``seconds``.
+    """The store's count of changes that took a right away, read at most every ``seconds``,
+    and at once when this machine's nudge file moved (``service.auth.nudge``).
 
     One read at a time per worker, in a thread; requests that come meanwhile wait for it. When
     the store cannot answer, the last count stands (a revocation needs the store too) and the
     read is tried again after ``seconds``.
     """
 
-    def __init__(self, seconds: float = GENERATION_SECONDS) -> None:
+    def __init__(self, seconds: float = GENERATION_SECONDS, watch: Watch | None = None) -> None:
         self.seconds = seconds
+        self.watch = watch  # this machine's nudge file: when it moves, read at once
         self.value: int | None = None
         self._read_at = -float("inf")
         self._reading: tuple[asyncio.AbstractEventLoop, asyncio.Future[int | None]] | None = None
@@ -76,7 +79,9 @@ class Generation:
         read: Callable[[], int] | None = getattr(store, "generation", None)
         if read is None:
             return None
-        if time.monotonic() - self._read_at < self.seconds:
+        if self.watch is not None and self.watch.moved():
+            self._read_at = -float("inf")
+        elif time.monotonic() - self._read_at < self.seconds:
             return self.value
         loop = asyncio.get_running_loop()
         if self._reading is not None and self._reading[0] is loop:

@@ -8,7 +8,8 @@ held to a whitelist, checked on the plan Neo4j makes for it (``EXPLAIN``, nothin
   no look-up of a node or relationship by its internal id;
 - only the labels and relationship types of the case graph (``CASE_LABELS``, ``CASE_TYPES``,
   as ``knowledge/README.md`` draws it); never the credentials kept in the same database
-  (``CREDENTIAL_LABELS``: users, API keys, sessions), no label wildcard or negation;
+  (``CREDENTIAL_LABELS``: users, API keys, sessions, the record of changes to them), no
+  label wildcard or negation;
 - every expansion names its relationship types, so no walk can leave the case graph through a
   relationship of another kind;
 - only Cypher's own functions (``FUNCTIONS``): no plugin's functions (APOC's reach files and
@@ -66,12 +67,12 @@ CASE_TYPES = frozenset(
 )
 """The relationship types of the case graph: what a fact query may walk."""
 
-CREDENTIAL_LABELS = frozenset({"User", "ApiKey", "Session"})
+CREDENTIAL_LABELS = frozenset({"User", "ApiKey", "Session", "AuthState", "AuthChange"})
 """Labels of the nodes that hold credentials: never readable, never linked to the case graph."""
 
 CREDENTIAL_LINKS: LiteralString = """
-MATCH (n:User|ApiKey|Session)-[r]-(m)
-WHERE NOT m:User|ApiKey|Session
+MATCH (n:User|ApiKey|Session|AuthState|AuthChange)-[r]-(m)
+WHERE NOT m:User|ApiKey|Session|AuthState|AuthChange
 RETURN count(r) AS links, collect(DISTINCT type(r))[..5] AS types
 """
 """Relationships between credential nodes and any other node: there must be none, so that no

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from service.auth import people
 from service.auth.middleware import principal_of
+from service.auth.nudge import nudge
 from service.auth.principals import USER_ROLES
 from service.auth.store import KEY_ROLES, AuthError
 from service.graph.db import Graph
@@ -200,7 +201,8 @@ async def revoke_key(request: Request, key_id: str) -> Response:
     except AuthError as exc:
         error = {"form": f"key-{key_id}", "message": exc.message, "values": form}
         return await _keys_page(request, 422, error)
-    request.app.state.auth.keys.clear()  # this worker at once; the others see the generation
+    request.app.state.auth.keys.clear()  # this worker at once
+    nudge(request.app.state.settings.spool_dir)  # this machine's other workers at once
     return RedirectResponse(f"/admin/keys#key-{key_id}", status_code=303)
 
 
@@ -216,4 +218,5 @@ async def rotate_key(request: Request, key_id: str) -> Response:
         error = {"form": f"key-{key_id}", "message": exc.message, "values": form}
         return await _keys_page(request, 422, error)
     request.app.state.auth.keys.clear()
+    nudge(request.app.state.settings.spool_dir)
     return await _keys_page(request, shown={"key": key, "name": key_id, "what": "rotated"})

@@ -11,6 +11,7 @@ other error goes to the one error handler, which renders HTML for browsers.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -44,7 +45,8 @@ OPEN_EXPERT = "expert"
 
 def _invalid(field: str, message: str, value: Any) -> ApiError:
     detail = {"field": field, "message": message, "value": value}
-    return ApiError(422, "invalid-input", f"invalid {field}: {message}", [detail])
+    got = f"; got {json.dumps(value)}" if value not in (None, "") else ""
+    return ApiError(422, "invalid-input", f"invalid {field}: {message}{got}", [detail])
 
 
 SEARCH_MAX = 200  # characters of a search

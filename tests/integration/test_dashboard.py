@@ -164,7 +164,7 @@ def test_assigning_a_case_filters_the_worklist_and_shows_in_the_timeline(
     assert taken.status_code == 303, taken.text
     case = page(site, f"/cases/{p}a")
     assert case.one("dd", id="assignee").text().startswith("expert")
-    assert "Give it up" in case.one("form", cls="assign").text()
+    assert "Give it back" in case.one("form", cls="take").text()
     assert "assigned" in case.one("section", id="timeline").text()
 
     mine = page(site, f"/?type={kind}&mine=1")
@@ -176,11 +176,14 @@ def test_assigning_a_case_filters_the_worklist_and_shows_in_the_timeline(
     others = everyone.one("tr", data_case=f"{p}b").one("td", cls="assignee").text()
     assert others == "someone-else"
 
-    # an expert takes a case for themselves only
+    # a case goes only to an expert user of the service; a refusal comes back at the work card
     refused = site.post(
         f"/cases/{p}b/assign", data={"csrf": token, "assignee": "someone"}, headers=BROWSER
     )
-    assert refused.status_code == 422 and "assignee" in refused.text
+    assert refused.status_code == 200 and refused.url.path == f"/cases/{p}b"
+    alert = parse(refused.text).one("p", id="form-error").text()
+    assert "expert user" in alert and "someone" in alert
+    assert parse(refused.text).one("dd", id="assignee").text().startswith("someone-else")
 
     # the API: assigning again to the same person changes nothing
     again = site.post(f"/v1/cases/{p}a/assign", json={"assignee": "expert"}, headers=system_key())

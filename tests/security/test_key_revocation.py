@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from service import cli
 from service.app import create_app
 from service.auth import Neo4jStore, people
 from service.auth.middleware import GENERATION_SECONDS
@@ -86,3 +88,34 @@ def test_a_revoked_key_stops_in_every_worker_within_the_bound(graph: Graph) -> N
         assert max(stopped.values()) <= GENERATION_SECONDS + SLACK
         for store in stores:  # looked up again once the generation moved, and refused
             assert store.counts["find_key"] >= 2
+
+
+def test_a_key_revoked_from_the_cli_stops_at_the_next_request_in_every_worker(
+    graph: Graph, neo4j_server: Any, tmp_path: Path
+) -> None:
+    """On one machine there is no second of grace: ``casewise keys revoke`` rewrites the
+    nudge file in the spool folder, and both workers read the generation at their next request.
+    """
+    key = create_key(Neo4jStore(graph), f"nudged-{uuid.uuid4().hex[:8]}", ["invoice-approval"])
+    spool = tmp_path / "spool"
+    settings = Settings(rules_dir=RULES, decision_log="off", spool_dir=spool)
+    with (
+        TestClient(create_app(settings, users=Neo4jStore(graph))) as one,
+        TestClient(create_app(settings, users=Neo4jStore(graph))) as two,
+    ):
+        for client in (one, two):
+            assert decide(client, key) == 200
+            # without the nudge each worker would trust its cached key for a minute
+            client.app.state.auth.generation.seconds = 60.0  # type: ignore[attr-defined]
+            assert decide(client, key) == 200
+        env = {
+            "CASEWISE_SPOOL_DIR": str(spool),
+            "NEO4J_URI": neo4j_server.uri,
+            "NEO4J_USER": neo4j_server.user,
+            "NEO4J_PASSWORD": neo4j_server.password,
+        }
+        result = CliRunner().invoke(cli.app, ["keys", "revoke", key[3:19]], env=env)
+        assert result.exit_code == 0, result.output
+        assert f"key {key[3:19]} revoked" in result.output
+        assert decide(one, key) == 401
+        assert decide(two, key) == 401

@@ -40,7 +40,7 @@ from .errors import DecisionError
 from .model import FiredRule, Rule
 from .schema import FieldSpec, to_json
 from .tables import Table
-from .unrolled import unroll
+from .unrolled import _chain_limit, _plain_paths, unroll
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ class PyProgram:
         )
 
     def _chain_limit(self, fired: list[FiredRule]) -> DecisionError:
-        return _chain_limit_error(self.name, self.max_firings, fired)
+        return _chain_limit(self.name, self.max_firings, fired)
 
     def run(
         self, data: dict[str, Any], today: dt.date
@@ -334,26 +334,6 @@ def _resolve(
     t: _Table, data: dict[str, Any], today: dt.date
 ) -> tuple[list[Any], dict[str, Any], dict[str, list[Any]]]:
     return t.table.resolve(t.match(data, today, ()), data, today)  # data: FEEL outputs
-
-
-def _plain_paths(schema: dict[str, FieldSpec], prefix: str = "") -> frozenset[str]:
-    """Dotted paths whose values are JSON as they are: numbers, strings and booleans."""
-    out: set[str] = set()
-    for name, spec in schema.items():
-        if spec.type in ("number", "integer", "string", "boolean"):
-            out.add(prefix + name)
-        elif spec.type == "object" and spec.fields:
-            out |= _plain_paths(spec.fields, f"{prefix}{name}.")
-    return frozenset(out)
-
-
-def _chain_limit_error(name: str, limit: int, fired: list[FiredRule]) -> DecisionError:
-    return DecisionError(
-        "chain-limit",
-        f"ruleset '{name}' fired more than {limit} rules in one decision; look for rules "
-        "that keep deriving facts for each other, or raise limits.max_firings",
-        [{"fired": [f.rule for f in fired[-10:]]}],
-    )
 
 
 def _firing(

@@ -5,7 +5,8 @@ The search is over candidate inputs (``candidates.py``): each is evaluated with 
 reference evaluator, firing rules in priority order as the engine does, and every example
 that is reported is confirmed with the real engine (``Ruleset.evaluate``) first, so an
 example never lies. "Never fires" is a finding of that search, not a proof — except for a
-contradiction shown directly (disjoint ranges on one field in a conjunction).
+contradiction shown directly (disjoint ranges on one field in a conjunction,
+``contradiction.py``). Findings point at lines of the file (``lintlines.py``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import Any
 
 from . import ir
 from .candidates import ABSENT, Constants, build, combine, field_values, leaves
+from .contradiction import contradiction, show
 from .errors import DecisionError, InputError, Problem, RuleFileError
+from .lintlines import FileLines
 from .loader import load_ruleset
 from .model import Decision, Rule, Ruleset
 from .reference import Env, evaluate
 from .registry import rule_files
-from .source import Pos, key_pos, node_pos, parse_yaml, read_source, value_pos
 
 ERROR, WARNING = "error", "warning"
 LIMIT = 3000  # candidate inputs per ruleset
@@ -84,7 +86,7 @@ class _Linter:
     def __init__(self, rs: Ruleset, today: dt.date, limit: int) -> None:
         self.rs, self.today = rs, today
         self.file = str(rs.path)
-        self.lines = _Lines(rs.path)
+        self.lines = FileLines(rs.path)
         self.order = sorted(range(len(rs.rules)), key=lambda i: (-rs.rules[i].priority, i))
         self.cases = self._cases(limit)
         self.findings: list[Finding] = []
@@ -300,9 +302,7 @@ class _Linter:
                     if not self._confirm(case.data, partial(_fires_all, ids)):
                         continue
                     done.add((a, b))
-                    what = ", ".join(
-                        f"{k} ({_show(ra.set[k])} vs {_show(rb.set[k])})" for k in keys
-                    )
+                    what = ", ".join(f"{k} ({show(ra.set[k])} vs {show(rb.set[k])})" for k in keys)
                     self.add(
                         rb.line,
                         WARNING,
@@ -395,99 +395,6 @@ def _no_row_fired(prefix: str, decision: Decision) -> bool:
     return not any(f.rule.startswith(prefix) for f in decision.fired)
 
 
-def contradiction(node: ir.Node) -> str | None:
-    """Why a conjunction can never hold, shown directly from its parts; None if not shown."""
-    parts = _conjuncts(node)
-    bounds: dict[str, list[tuple[str, Any]]] = {}
-    for part in parts:
-        if isinstance(part, ir.Compare):
-            left, op, right = part.left, part.op, part.right
-            if isinstance(left, ir.Const) and isinstance(right, ir.Path):
-                left, right, op = right, left, _FLIP[op]
-            if isinstance(left, ir.Path) and isinstance(right, ir.Const):
-                if op != "!=" and _orderable(right.value):
-                    bounds.setdefault(left.dotted, []).append((op, right.value))
-        elif isinstance(part, ir.In) and not part.negated:
-            if isinstance(part.left, ir.Path) and isinstance(part.right, ir.Const):
-                bounds.setdefault(part.left.dotted, []).append(("in", tuple(part.right.value)))
-    for path, tests in bounds.items():
-        for (op1, v1), (op2, v2) in _pairs(tests):
-            if _disjoint(op1, v1, op2, v2):
-                return f"requires {path} {_cond(op1, v1)} and {path} {_cond(op2, v2)}"
-    return None
-
-
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-
-
-def _conjuncts(node: ir.Node) -> list[ir.Node]:
-    if isinstance(node, ir.And):
-        return [p for item in node.items for p in _conjuncts(item)]
-    return [node]
-
-
-def _orderable(value: Any) -> bool:
-    return isinstance(value, int | float | str | dt.date) and not isinstance(value, bool)
-
-
-def _pairs(tests: list[tuple[str, Any]]) -> list[tuple[tuple[str, Any], tuple[str, Any]]]:
-    return [(a, b) for n, a in enumerate(tests) for b in tests[n + 1 :]]
-
-
-def _values_of(op: str, value: Any) -> Callable[[Any], bool]:
-    if op == "in":
-        return lambda x: x in value
-    ops: dict[str, Callable[[Any], bool]] = {
-        "<": lambda x: x < value,
-        "<=": lambda x: x <= value,
-        ">": lambda x: x > value,
-        ">=": lambda x: x >= value,
-        "==": lambda x: x == value,
-    }
-    return ops[op]
-
-
-def _disjoint(op1: str, v1: Any, op2: str, v2: Any) -> bool:
-    """True when no value passes both tests (checked on the tests' own edge values)."""
-    try:
-        if op1 in ("==", "in") or op2 in ("==", "in"):
-            (eq_op, eq_v), (other_op, other_v) = (
-                ((op1, v1), (op2, v2)) if op1 in ("==", "in") else ((op2, v2), (op1, v1))
-            )
-            pool = eq_v if eq_op == "in" else (eq_v,)
-            test = _values_of(other_op, other_v)
-            return not any(_same_kind(x, other_v) and test(x) for x in pool)
-        if not _same_kind(v1, v2):
-            return False
-        lo = [(v, op) for op, v in ((op1, v1), (op2, v2)) if op in (">", ">=")]
-        hi = [(v, op) for op, v in ((op1, v1), (op2, v2)) if op in ("<", "<=")]
-        if len(lo) != 1 or len(hi) != 1:
-            return False
-        (low, lop), (high, hop) = lo[0], hi[0]
-        return bool(low > high or (low == high and (lop == ">" or hop == "<")))
-    except TypeError:
-        return False
-
-
-def _same_kind(a: Any, b: Any) -> bool:
-    num = (int, float)
-    if isinstance(a, num) and isinstance(b, num):
-        return True
-    return type(a) is type(b)
-
-
-def _cond(op: str, value: Any) -> str:
-    if op == "in":
-        return "in [" + ", ".join(_show(v) for v in value) + "]"
-    return f"{op} {_show(value)}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, dt.date):
-        return f'date("{value.isoformat()}")'
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _size(data: dict[str, Any]) -> int:
     return sum(_size(v) if isinstance(v, dict) else 1 for v in data.values())
 
@@ -498,50 +405,8 @@ def _columns(paths: tuple[str, ...], data: dict[str, Any]) -> str:
         value: Any = data
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        shown.append(f"{path} = {'missing' if value is None else _show(value)}")
+        shown.append(f"{path} = {'missing' if value is None else show(value)}")
     return ", ".join(shown)
-
-
-class _Lines:
-    """Lines of tables, rows and schema fields, read again from the rule file."""
-
-    def __init__(self, path: Path) -> None:
-        src, _ = read_source(path)
-        self.doc = parse_yaml(src) or {}
-
-    def _table_node(self, tid: str) -> tuple[Any, Pos] | None:
-        tables = self.doc.get("tables") if isinstance(self.doc, dict) else None
-        for n, node in enumerate(tables or []):
-            if isinstance(node, dict) and node.get("id") == tid:
-                return node, node_pos(node, value_pos(tables, n, Pos(1, 1)))
-        return None
-
-    def table(self, tid: str) -> int:
-        found = self._table_node(tid)
-        return found[1].line if found else 1
-
-    def row(self, tid: str, number: int) -> int | None:
-        found = self._table_node(tid)
-        if found is None:
-            return None
-        node, pos = found
-        return value_pos(node.get("rows"), number - 1, pos).line
-
-    def field(self, section: str, dotted: str) -> int:
-        doc: Any = self.doc if isinstance(self.doc, dict) else {}
-        if section == "input" and "input" not in doc:
-            section = "facts"  # a playbook's input is its facts
-        node: Any = doc.get(section)
-        pos = Pos(1, 1)
-        parts = dotted.split(".")
-        for n, part in enumerate(parts):
-            if not isinstance(node, dict):
-                break
-            pos = key_pos(node, part, pos)
-            node = node.get(part)
-            if n < len(parts) - 1 and isinstance(node, dict):
-                node = node.get("fields")
-        return pos.line
 
 
 def _is_default(rule: Rule) -> bool:

@@ -131,7 +131,7 @@ class Ruleset:
     values: dict[str, FieldSpec] = field(default_factory=dict)  # intermediate values
     checker: InputChecker = field(init=False, repr=False)
     engine_form: Callable[[dict[str, Any]], dict[str, Any]] = field(init=False, repr=False)
-    # the compiled engine's decision as one generated function (unrolled.py): from the raw
+    # the compiled engine's decision as one generated function (unrolled/): from the raw
     # input (None when it is not valid), and from input schema.check_input accepted
     fast: Callable[..., Decision | None] | None = field(init=False, repr=False)
     checked: Callable[..., Decision | None] | None = field(init=False, repr=False)

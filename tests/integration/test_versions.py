@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
-from service.app import create_app
 from service.engine import Registry
 from service.graph.db import Graph, GraphUnavailable
 from service.graph.versions import VersionKeeper, get_version, list_versions
-from service.settings import Settings
-from tests.graphs import Neo4jServer
 from tests.rulefiles import rule_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def name() -> str:
-    return f"t{uuid.uuid4().hex[:10]}-price"
-
 
 def test_a_version_kept_while_neo4j_is_absent_is_stored_when_it_is_back(
-    tmp_path: Path, graph: Graph, name: str
+    tmp_path: Path, graph: Graph, ruleset_name: str
 ) -> None:
+    name = ruleset_name
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / f"{name}.yaml").write_text(rule_text(1, name=name))
@@ -62,34 +49,16 @@ def test_a_version_kept_while_neo4j_is_absent_is_stored_when_it_is_back(
     assert stored["kind"] == "ruleset"
 
 
-@pytest.fixture
-def live(tmp_path: Path, neo4j_server: Neo4jServer, name: str) -> Iterator[tuple[TestClient, Path]]:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / f"{name}.yaml").write_text(rule_text(1, name=name))
-    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
-    settings = Settings(
-        rules_dir=rules,
-        knowledge_dir=tmp_path / "knowledge",
-        auth="off",
-        watch="off",
-        spool_dir=tmp_path / "spool",
-        neo4j_uri=neo4j_server.uri,
-        neo4j_user=neo4j_server.user,
-        neo4j_password=SecretStr(neo4j_server.password),
-        neo4j_database=neo4j_server.database,
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client, rules / f"{name}.yaml"
-
-
 def _flushed(client: TestClient) -> None:
     keeper: VersionKeeper = client.app.state.reloader.keeper  # type: ignore[attr-defined]
     keeper.flush()
 
 
-def test_versions_are_listed_fetched_and_diffed(live: tuple[TestClient, Path], name: str) -> None:
-    client, file = live
+def test_versions_are_listed_fetched_and_diffed(
+    served_rules: tuple[TestClient, Path], ruleset_name: str
+) -> None:
+    client, file = served_rules
+    name = ruleset_name
     first_text = file.read_text()
     first = client.get(f"/v1/rulesets/{name}/status").json()["version"]
     file.write_text(rule_text(2, name=name))
@@ -121,8 +90,8 @@ def test_versions_are_listed_fetched_and_diffed(live: tuple[TestClient, Path], n
     assert client.get("/v1/rulesets/no-such-thing/versions").status_code == 404
 
 
-def test_playbook_versions_are_kept_too(live: tuple[TestClient, Path]) -> None:
-    client, _ = live
+def test_playbook_versions_are_kept_too(served_rules: tuple[TestClient, Path]) -> None:
+    client, _ = served_rules
     _flushed(client)
     listed = client.get("/v1/rulesets/insurance-claim/versions").json()
     assert listed["serving"] in [v["hash"] for v in listed["versions"]]

@@ -4,31 +4,18 @@ and the reload button that makes a new version serve."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
-from service.app import create_app
-from service.settings import Settings
 from tests.auth import csrf
-from tests.graphs import Neo4jServer
 from tests.pagetree import Node, parse
 from tests.rulefiles import rule_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def name() -> str:
-    return f"t{uuid.uuid4().hex[:10]}-price"
 
 
 def _used(tree: Node, version: str) -> str | None:
@@ -50,32 +37,12 @@ def _versions_when(
         time.sleep(0.1)
 
 
-@pytest.fixture
-def live(tmp_path: Path, neo4j_server: Neo4jServer, name: str) -> Iterator[tuple[TestClient, Path]]:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / f"{name}.yaml").write_text(rule_text(1, name=name))
-    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
-    settings = Settings(
-        rules_dir=rules,
-        knowledge_dir=tmp_path / "knowledge",
-        auth="off",
-        watch="off",
-        spool_dir=tmp_path / "spool",
-        neo4j_uri=neo4j_server.uri,
-        neo4j_user=neo4j_server.user,
-        neo4j_password=SecretStr(neo4j_server.password),
-        neo4j_database=neo4j_server.database,
-    )
-    with TestClient(create_app(settings)) as client:
-        client.get("/rules")  # a session, for the forms' CSRF token
-        yield client, rules / f"{name}.yaml"
-
-
 def test_reload_button_then_versions_listed_with_decisions_and_compared(
-    live: tuple[TestClient, Path], name: str
+    served_rules: tuple[TestClient, Path], ruleset_name: str
 ) -> None:
-    client, file = live
+    client, file = served_rules
+    name = ruleset_name
+    client.get("/rules")  # a session, for the forms' CSRF token
     first = client.get(f"/v1/rulesets/{name}/status").json()["version"]
     for amount in (5, 50):
         assert client.post(f"/v1/decisions/{name}", json={"amount": amount}).status_code == 200

@@ -2,6 +2,7 @@
 
 ``xmlsafe`` reads the XML with a hardened parser; ``model`` reads a DMN model from it;
 ``convert`` writes a model as a Casewise rule file (``expressions: feel``), which is also
-how a ``.dmn`` file in the rules folder is loaded; ``export`` writes a rule file back as
+how a ``.dmn`` file in the rules folder is loaded (with ``converter``, ``tables`` and
+``imported``); ``export`` writes a rule file back as
 DMN; ``tck`` runs the DMN TCK's test cases.
 """

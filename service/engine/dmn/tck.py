@@ -20,7 +20,8 @@ from ..errors import CasewiseError, RuleFileError
 from ..feel.builtins import to_feel
 from ..feel.evaluate import to_casewise
 from ..loader import load_ruleset
-from .convert import Imported, Result, ident, import_file
+from .convert import import_file
+from .imported import Imported, Result, ident
 from .xmlsafe import parse_xml, read_bytes
 
 TEST_NS = "http://www.omg.org/spec/DMN/20160719/testcase"

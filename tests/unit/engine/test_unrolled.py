@@ -1,4 +1,4 @@
-"""The one-function decision (unrolled.py) decides exactly as the staged agenda (pyengine.py).
+"""The one-function decision (unrolled/) decides exactly as the staged agenda (pyengine.py).
 
 ``Ruleset.evaluate`` runs the generated function; ``PyProgram.run`` on ``check_input``'s
 values is the agenda it replaced. On random rulesets (priorities, facts read by rules of
@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from service.engine import DecisionError, InputError, RuleFileError, Ruleset, load_ruleset, unrolled
-from service.engine.checkgen import full_match
+from service.engine import DecisionError, InputError, RuleFileError, Ruleset, load_ruleset
 from service.engine.regex import compile_regex
 from service.engine.schema import check_input
+from service.engine.unrolled import rules as walks
+from service.engine.unrolled.checkgen import full_match
 from tests.rulefiles import TODAY, Make
 
 ROOT = Path(__file__).parents[3]
@@ -284,16 +285,16 @@ def test_random_rulesets_decide_the_same_as_the_agenda(
     path = tmp_path_factory.mktemp("u") / "random.yaml"
     path.write_text(text)
     # restarting: every stage walks again from the top instead of catching up
-    limit = unrolled.CATCH_UP_LIMIT
+    limit = walks.CATCH_UP_LIMIT
     if restarting:
-        unrolled.CATCH_UP_LIMIT = -1
+        walks.CATCH_UP_LIMIT = -1
     try:
         rs = load_ruleset(path)
     except RuleFileError as exc:  # e.g. an output with two owners: not what is tested here
         assume("owner" not in str(exc))
         raise
     finally:
-        unrolled.CATCH_UP_LIMIT = limit
+        walks.CATCH_UP_LIMIT = limit
     assert rs.fast is not None, text
     for sample in samples:
         assert generated(rs, sample) == agenda(rs, sample), (text, sample)
@@ -332,7 +333,7 @@ def test_a_fact_derived_late_fires_the_higher_priority_rules_that_read_it_next(
 def test_a_walk_that_starts_again_from_the_top_decides_the_same(
     make: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(unrolled, "CATCH_UP_LIMIT", -1)  # what a stage too big to catch up does
+    monkeypatch.setattr(walks, "CATCH_UP_LIMIT", -1)  # what a stage too big to catch up does
     rs = make(RESTART)
     assert rs.compiled is not None and "c2 = False" in rs.compiled.unrolled.source  # type: ignore[union-attr]
     d = rs.evaluate({"amount": 50}, today=TODAY)

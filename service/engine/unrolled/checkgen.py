@@ -1,4 +1,4 @@
-"""Input checking written as Python source, for the one-function decision (``unrolled.py``).
+"""Input checking written as Python source, for the one-function decision (``inputs.py``).
 
 The lines accept exactly the input ``fastcheck.compile_object`` accepts and give the same
 values, into locals instead of a dict; at the first sign of a problem they ``return None``
@@ -15,8 +15,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from .fastcheck import compile_field
-from .schema import FieldSpec
+from ..fastcheck import compile_field
+from ..schema import FieldSpec
 
 Parts = tuple[str, ...]
 

@@ -35,7 +35,8 @@ browser:
 	@[ -x $(CHROMIUM) ] || $(APT_INSTALL) || { $(SUDO) apt-get update && $(APT_INSTALL); }
 
 # Starts the local Neo4j unless NEO4J_URI is set, loads the demo cases into an empty graph,
-# adds a demo user of each role (password DEMO_PASSWORD) unless it exists, keeps a demo API key
+# adds a demo user of each role and two more experts, jordan and priya, who take hand-overs
+# (password DEMO_PASSWORD) unless they exist, keeps a demo API key
 # for every ruleset in DEMO_KEY_FILE (mode 600; made once, shown only then, reused while valid),
 # then serves the example rules (Ctrl-C stops both). Existing users keep their passwords;
 # `make run RESET_DEMO_PASSWORDS=1` sets the demo users' passwords to DEMO_PASSWORD again.
@@ -44,8 +45,8 @@ DEMO_KEY_FILE ?= var/demo-key
 RESET_DEMO_PASSWORDS ?=
 run: install
 	tools/neo4j/with-neo4j.sh sh -c '$(BIN)/casewise demo load --if-empty && \
-	  for role in expert author admin; do \
-	    printf "%s\n" "$(DEMO_PASSWORD)" | $(BIN)/casewise users add $$role --role $$role \
+	  for user in expert:expert author:author admin:admin jordan:expert priya:expert; do \
+	    printf "%s\n" "$(DEMO_PASSWORD)" | $(BIN)/casewise users add $${user%%:*} --role $${user#*:} \
 	      --password-stdin $(if $(RESET_DEMO_PASSWORDS),,--if-missing) || exit 1; \
 	  done && \
 	  $(BIN)/casewise keys create --rulesets "*" --name demo --save "$(DEMO_KEY_FILE)" && \

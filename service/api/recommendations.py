@@ -24,7 +24,7 @@ from service.api.models import ErrorResponse
 from service.auth.middleware import principal_of
 from service.graph import reads
 from service.graph.models import ID_PATTERN
-from service.recommend import feedback
+from service.recommend import feedback, reasons
 from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.recommend import recommend
 from service.recommend.similar import similar_actions
@@ -79,11 +79,18 @@ def _expert(request: Request, named: str) -> str:
     "/{case_id}/recommendations", summary="A case's recommended actions", responses=RESPONSES
 )
 def get_recommendations(case_id: CaseId, graph: GraphDep, request: Request) -> dict[str, Any]:
-    """Give the case's recommended next actions, highest score first, each with its reason,
-    the facts its rule read and the evidence behind them; none for a closed case."""
+    """Give the case's recommended next actions, highest score first, each with its reasons
+    in words (what the case shares with which cases and how they ended, the evidence by name
+    and state), its score explained, the facts its rule read and the evidence behind them;
+    none for a closed case."""
     check_case(graph, request, case_id)
     registry = _playbooks(request)
     items = recommend(graph, registry, registry.actions, case_id)
+    scope = case_scope(request)
+    if items and not scope.everything:  # a scoped key is told nothing of cases it may not see
+        hidden = reads.out_of_scope(graph, reasons.named_cases(items, case_id), scope)
+        if hidden:  # a playbook is named after its case type
+            reasons.describe(graph, case_id, str(items[0]["playbook"]), items, hidden=hidden)
     return {"case_id": case_id, "recommendations": items}
 
 

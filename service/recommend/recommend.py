@@ -3,12 +3,14 @@
 ``recommend`` reads the case, runs its type's playbook on the facts the playbook's queries
 give, drops what does not apply (an action already taken that is not repeatable, an action the
 catalogue does not allow for the case type, a recommendation an expert already decided on),
-scores what is left with the expert decisions learned so far, and records each recommendation
-as a ``Recommendation`` node: its id is derived from (case, rule, action), so asking again
-updates the same nodes. A recommendation no longer made (the case changed, or closed) is
-``withdrawn`` until it is made again, so the open ones are exactly what the playbook says now.
-The case keeps the ``revision`` it was recommended at (``recommended_revision``), so the
-background refresh (``refresh.py``) knows which cases changed since.
+scores what is left with the expert decisions learned so far, words its reasons
+(``reasons.py``: the identifiers shared, the linked cases' outcomes, the evidence by name), and
+records each recommendation as a ``Recommendation`` node: its id is derived from (case, rule,
+action), so asking again updates the same nodes. A recommendation no longer made (the case
+changed, or closed) is ``withdrawn`` until it is made again, so the open ones are exactly what
+the playbook says now. The case keeps the ``revision`` it was recommended at
+(``recommended_revision``), so the background refresh (``refresh.py``) knows which cases changed
+since.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from service.graph.db import Graph
 from service.kernel import metrics
 from service.kernel.errors import CasewiseError
 from service.recommend import facts as fact_queries
-from service.recommend import scoring
+from service.recommend import reasons, scoring
 from service.recommend.catalogue import Action
 from service.recommend.playbooks import PlaybookRegistry
 
 CASE_STATE: LiteralString = """
 MATCH (c:Case {id: $case_id})
 RETURN c.type AS type, c.status AS status, coalesce(c.revision, 0) AS revision,
+       coalesce(c.linked_revision, 0) AS linked,
        COLLECT { MATCH (e:Event)-[:IN_CASE]->(c) RETURN DISTINCT e.kind } AS taken,
        COLLECT { MATCH (r:Recommendation)-[:FOR]->(c)
                  WHERE r.status IN ['accepted', 'overridden'] RETURN r.id } AS decided
@@ -48,21 +51,24 @@ SET r.status = CASE r.status WHEN 'withdrawn' THEN 'open' ELSE r.status END
 FOREACH (_ IN CASE WHEN r.status = 'open' THEN [1] ELSE [] END |
   SET r.action = row.action, r.rule = row.rule, r.playbook = row.playbook,
       r.version = row.version, r.base_weight = row.base_weight, r.score = row.score,
-      r.rationale = row.rationale, r.facts = row.facts, r.evidence = row.evidence,
+      r.rationale = row.rationale, r.trigger = row.trigger, r.reasons = row.reasons,
+      r.facts = row.facts, r.evidence = row.evidence,
       r.computed_at = row.now)
 MERGE (r)-[:FOR]->(c)
 RETURN r.id AS id, r.status AS status, r.created_at AS created_at
 """
 
 # The open recommendations not made now are withdrawn; the case is marked recommended at the
-# revision that was read (a change meanwhile leaves it stale, to be recommended again).
+# revision (and the linked revision: a linked case changed, refresh.py) that was read, so a
+# change meanwhile leaves it stale, to be recommended again.
 SETTLE: LiteralString = """
 MATCH (c:Case {id: $case_id})
 OPTIONAL MATCH (r:Recommendation {status: 'open'})-[:FOR]->(c)
 WHERE NOT r.id IN $keep
 SET r.status = 'withdrawn', r.withdrawn_at = $now
 WITH DISTINCT c
-SET c.recommended_revision = $revision, c.recommended_with = $version
+SET c.recommended_revision = $revision, c.recommended_with = $version,
+    c.recommended_linked = $linked
 """
 
 
@@ -110,16 +116,16 @@ def recommend(
     case = rows[0]
     playbook = registry.get(str(case["type"]))
     if case["status"] == "closed" or playbook is None:
-        return _settle(graph, case_id, case["revision"], None, [])
+        return _settle(graph, case_id, case, None, [])
     registry.check(graph)
     playbook = registry.get(str(case["type"]))
     if playbook is None:  # refused by the check of its fact queries
-        return _settle(graph, case_id, case["revision"], None, [])
+        return _settle(graph, case_id, case, None, [])
     with metrics.FACT_QUERY_SECONDS.time():
         found = fact_queries.fetch(graph, playbook, case_id, registry.limits)
     items = _candidates(playbook, found, catalogue, case, case_id)
     if not items:
-        return _settle(graph, case_id, case["revision"], playbook.version, [])
+        return _settle(graph, case_id, case, playbook.version, [])
     counts = scoring.learned_counts(graph, str(case["type"]))
     for item in items:
         item["score"] = scoring.score(item["base_weight"], counts, item["action"], item["rule"])
@@ -128,18 +134,28 @@ def recommend(
     for item in sorted(items, key=lambda i: (-i["score"], i["rule"])):
         best.setdefault(item["action"], item)
     ranked = sorted(best.values(), key=lambda i: (-i["score"], i["action"]))
-    return _settle(
-        graph, case_id, case["revision"], playbook.version, _record(graph, case_id, ranked)
-    )
+    reasons.describe(graph, case_id, str(case["type"]), ranked, counts)
+    return _settle(graph, case_id, case, playbook.version, _record(graph, case_id, ranked))
 
 
 def _settle(
-    graph: Graph, case_id: str, revision: int, version: str | None, kept: list[dict[str, Any]]
+    graph: Graph,
+    case_id: str,
+    state: Mapping[str, Any],
+    version: str | None,
+    kept: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Withdraw the open recommendations not in ``kept``, mark the case recommended; give kept."""
-    now = dt.datetime.now(dt.UTC)
-    keep = [item["id"] for item in kept]
-    graph.write(SETTLE, case_id=case_id, keep=keep, now=now, revision=revision, version=version)
+    """Withdraw the open recommendations not in ``kept``, mark the case recommended at the
+    revisions in ``state`` (as read before the facts were); give kept."""
+    graph.write(
+        SETTLE,
+        case_id=case_id,
+        keep=[item["id"] for item in kept],
+        now=dt.datetime.now(dt.UTC),
+        revision=state["revision"],
+        linked=state["linked"],
+        version=version,
+    )
     return kept
 
 
@@ -172,6 +188,7 @@ def _candidates(
         rid = recommendation_id(case_id, rec["rule"], action.id)
         if rid in decided:
             continue
+        said = fill(rec["rationale"], found.values)  # the rule's words; reasons.py adds names
         items.append(
             {
                 "id": rid,
@@ -179,7 +196,8 @@ def _candidates(
                 "label": action.label,
                 "score": 0.0,
                 "base_weight": float(rec["weight"]),
-                "rationale": fill(rec["rationale"], found.values),
+                "rationale": said,
+                "trigger": said,
                 "rule": rec["rule"],
                 "facts": read_by.get(rec["rule"], {}),
                 "evidence": {fact: found.evidence.get(fact, []) for fact in rec["evidence"]},
@@ -201,6 +219,8 @@ def _record(graph: Graph, case_id: str, items: list[dict[str, Any]]) -> list[dic
             "base_weight": item["base_weight"],
             "score": item["score"],
             "rationale": item["rationale"],
+            "trigger": item["trigger"],
+            "reasons": item["reasons"],
             "facts": _json(item["facts"]),
             "evidence": _json(item["evidence"]),
         }

@@ -17,18 +17,14 @@ import time
 import uuid
 from typing import Any
 
-from starlette.requests import Request
-
 from service.graph import documents, notes
 from service.graph.db import Graph, GraphError
 from service.graph.neighbourhood import group_links
-from service.recommend import nextaction, scoring
+from service.recommend import nextaction
+from service.recommend.playbooks import PlaybookRegistry
 from service.recommend.similar import similar_actions
 
 log = logging.getLogger("casewise.web")
-
-FORM_ERROR = "casework.form_error"
-"""Where a refused note or upload leaves its message in the request's scope for the page."""
 
 
 def _when(value: Any) -> dt.datetime:
@@ -182,6 +178,25 @@ def learn_all(graph: Graph, case_types: list[str]) -> None:
     threading.Thread(target=work, name="casewise-learn", daemon=True).start()
 
 
+LIFECYCLE = {
+    "closed": "Close the case",
+    "reopened": "Reopen the case",
+    "assigned": "Assign the case",
+    "case-updated": "Change status or priority",
+}
+"""Names for people of the case's own events, which are no catalogue action."""
+
+
+def activity_name(activity: str, labels: dict[str, str]) -> str:
+    """Give an action or event kind as people say it: its catalogue label, else in words."""
+    return labels.get(activity) or LIFECYCLE.get(activity) or _words(activity)
+
+
+def _words(kind: str) -> str:
+    """Give a kind as words: "documents-requested" is "Documents requested"."""
+    return kind.replace("-", " ").replace("_", " ").capitalize()
+
+
 def _percent(p: float) -> str:
     return f"{round(p * 100)}%"
 
@@ -192,25 +207,31 @@ def suggestions(
     """Give what closed cases like this one did (with the cases) and the likeliest next
     activities after the case's history (with how often they came next), each with its reason
     in words. A graph error leaves them out, with a note; the page still shows."""
-    out: dict[str, Any] = {"similar": [], "next": [], "suggest_note": None}
+    out: dict[str, Any] = {"similar": [], "similar_seen": 0, "next": [], "suggest_note": None}
     if case.get("status") == "closed":
         return out
     try:
         similar = similar_actions(graph, str(case["id"]))
         seen = sorted({c for s in similar for c in s["cases"]})
-        for item in similar[:5]:
+        out["similar_seen"] = len(seen)
+        # every closed case was closed: that it was says nothing about what to do
+        for item in [s for s in similar if s["action"] != "closed"][:5]:
             out["similar"].append(
-                {**item, "label": labels.get(item["action"], item["action"].replace("-", " ")),
+                {**item, "label": activity_name(item["action"], labels),
                  "reason": f"done in {item['count']} of the {len(seen)} closed "
                  f"{case['type'].replace('-', ' ')} cases most like this one"}
             )  # fmt: skip
         model = _model(graph, str(case["type"]))
-        last = f"after “{history[-1]}”" if history else "at the start of a case"
+        last = (
+            f"after “{labels.get(history[-1]) or _words(history[-1])}”"
+            if history
+            else "at the start of a case"
+        )
         for item in model.predict(history, 3):
             if item["probability"] < 0.05:
                 continue
             out["next"].append(
-                {**item, "label": item["activity"],
+                {**item, "label": activity_name(item["activity"], labels),
                  "reason": f"came next {_percent(item['probability'])} of the time {last}, "
                  f"learnt from {item['support']} case histories at this point"}
             )  # fmt: skip
@@ -220,111 +241,18 @@ def suggestions(
     return out
 
 
-IDENTIFIERS = {"Address": "address", "Phone": "phone", "Email": "e-mail",
-               "BankAccount": "bank account"}  # fmt: skip
-
-
-def _case_words(case: dict[str, Any]) -> str:
-    outcome = case.get("outcome")
-    status = str(case.get("status") or "open")
-    return f"{status}, {str(outcome).replace('-', ' ')}" if outcome else status
-
-
-def explain(rec: dict[str, Any], case: dict[str, Any], links: list[dict[str, Any]]) -> list[str]:
-    """Give the reasons behind a recommendation in words: the evidence by its name and state,
-    the parties by name, the identifiers shared with other cases and those cases' outcomes."""
-    evidence = {str(e["id"]): e for e in case.get("evidence") or []}
-    parties = {str(p["id"]): p for p in case.get("parties") or []}
-    linked = {str(link["case"]["id"]): link["case"] for link in links}
-    lines: list[str] = []
-    sharing: dict[str, list[str]] = {}  # what is shared -> the cases it is shared with
-    for items in (rec.get("evidence") or {}).values():
-        for item in items:
-            if isinstance(item, dict) and item.get("nodes"):
-                nodes = item["nodes"]
-                other = str(nodes[-1].get("id"))
-                shared = [
-                    f"{IDENTIFIERS[n['kind']]} {n['id']}"
-                    for n in nodes
-                    if n.get("kind") in IDENTIFIERS
-                ]
-                people = [
-                    str(parties.get(str(n.get("id")), {}).get("name") or n.get("id"))
-                    for n in nodes[1:-1]
-                    if n.get("kind") in ("Person", "Organisation") and str(n.get("id")) in parties
-                ]
-                through = " and ".join(shared) or "party " + ", ".join(people or ["in common"])
-                other_case = linked.get(other)
-                state = f" ({_case_words(other_case)})" if other_case else ""
-                sharing.setdefault(through, []).append(f"{other}{state}")
-            elif isinstance(item, str) and item in evidence:
-                e = evidence[item]
-                name = str(e.get("kind") or "evidence").replace("_", " ")
-                if e.get("description"):
-                    name += f" “{e['description']}”"
-                verified = "verified" if e.get("verified") else "not verified"
-                lines.append(f"{name}: {verified}, {e.get('effect') or 'supports'} the case")
-            elif isinstance(item, str) and item in parties:
-                party = parties[item]
-                flag = " (flagged by an earlier investigation)" if party.get("flagged") else ""
-                lines.append(
-                    f"{party.get('name') or item}, {', '.join(party.get('roles') or [])}{flag}"
-                )
-            elif isinstance(item, str) and item in linked:
-                lines.append(f"case {item} ({_case_words(linked[item])})")
-    for through, others in sharing.items():
-        cases = "case " + others[0] if len(others) == 1 else "cases " + ", ".join(others)
-        lines.insert(0, f"shares {through} with {cases}")
-    return list(dict.fromkeys(lines))
-
-
-def score_words(rec: dict[str, Any], counts: scoring.Counts, case_type: str) -> str:
-    """Give how a recommendation's score came about, in words."""
-    accepted, overridden = scoring.evidence_for(counts, str(rec["action"]), str(rec["rule"]))
-    weight, score = float(rec.get("base_weight") or 0), float(rec.get("score") or 0)
-    kind = case_type.replace("-", " ")
-    if accepted + overridden == 0:
-        return (
-            f"The playbook's rule gives this action a weight of {weight:.2f}. No expert has "
-            f"decided on it in a {kind} case yet, so the score is that weight."
-        )
-    rate = scoring.posterior_mean(accepted, overridden)
-    trend = (
-        "raises"
-        if rate > scoring.PRIOR_MEAN
-        else "lowers"
-        if rate < scoring.PRIOR_MEAN
-        else "keeps"
-    )
-    return (
-        f"The playbook's rule gives this action a weight of {weight:.2f}. In earlier {kind} "
-        f"cases experts accepted it {accepted} times and chose another action {overridden} "
-        f"times; that {trend} it to {score:.2f} (the weight times {rate / scoring.PRIOR_MEAN:.2f}, "
-        "how much more often than even experts agree with it). Higher scores come first."
-    )
-
-
 def recommendation_words(graph: Graph, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Give each recommendation's reasons and score in words, by its id."""
-    recs = list(data.get("recommendations") or [])
-    if not recs:
-        return {}
-    case = data["case"]
-    try:
-        counts = scoring.learned_counts(graph, str(case["type"]))
-    except GraphError:
-        counts = {}
-    links = list(data.get("links") or [])
+    """Give each recommendation's reasons and score in words, by its id: the words the
+    recommender gives the API too (``service.recommend.reasons``)."""
     return {
-        str(rec["id"]): {
-            "reasons": explain(rec, case, links),
-            "score": score_words(rec, counts, str(case["type"])),
-        }
-        for rec in recs
+        str(rec["id"]): {"reasons": rec.get("reasons") or [], "score": rec.get("score_explained")}
+        for rec in data.get("recommendations") or []
     }
 
 
-def case_extras(graph: Graph, request: Request, data: dict[str, Any]) -> dict[str, Any]:
+def case_extras(
+    graph: Graph, playbooks: PlaybookRegistry | None, data: dict[str, Any]
+) -> dict[str, Any]:
     """Give the notes and documents of the case page's case, and its timeline with them."""
     case_id = str(data["case"]["id"])
     written = notes.notes(graph, case_id)
@@ -337,7 +265,6 @@ def case_extras(graph: Graph, request: Request, data: dict[str, Any]) -> dict[st
         for e in data.get("timeline") or []
         if e.get("type") == "event" and e["item"].get("kind")
     ]
-    playbooks = getattr(request.app.state, "playbooks", None)
     labels = {a.id: a.label for a in playbooks.actions.values()} if playbooks else {}
     return {
         **suggestions(graph, data["case"], history, labels),
@@ -349,9 +276,12 @@ def case_extras(graph: Graph, request: Request, data: dict[str, Any]) -> dict[st
         "notes": written,
         "documents": attached,
         "evidence_names": names,
+        # an event of the timeline by name: an action's label, else its kind in words
+        "event_name": lambda kind: labels.get(str(kind)) or _words(str(kind)),
+        "party_names": {
+            str(p["id"]): str(p.get("name") or p["id"]) for p in data["case"].get("parties") or []
+        },
         "timeline": with_entries(data.get("timeline") or [], entries),
         # a fresh id per page: the same form sent twice adds one note
         "note_id": f"note-{uuid.uuid4().hex}",
-        "casework_error": request.scope.get(FORM_ERROR),
-        "saved": request.query_params.get("saved", ""),
     }

@@ -16,7 +16,7 @@ from markupsafe import Markup
 WIDTH = 640
 BAR_HEIGHT = 22
 BAR_GAP = 8
-LABEL_WIDTH = 210
+LABEL_WIDTH = 250  # "escalate-to-complaints-manager" (30 characters at 13 px) fits
 VALUE_WIDTH = 90
 COLUMN_HEIGHT = 160
 

@@ -1,8 +1,8 @@
 """The case page's forms for notes and documents, and the download of a document.
 
-Post/redirect/get: a note or document written answers 303 back to its card on the case page
-(``?saved=note`` shows that it was); a refused one re-renders the case page with the message at
-the card and what was typed kept. Who writes is the signed-in expert.
+Post/redirect/get (``service.web.flash``): a note or document written, or refused, answers 303
+to the case page, which shows at the form's card that it was kept, or the message (focused) with
+what was typed. Who writes is the signed-in expert.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response
 
 from service.auth.middleware import principal_of
 from service.graph import documents, notes
@@ -24,8 +24,7 @@ from service.http.deps import get_graph
 from service.http.errors import ApiError
 from service.kernel.errors import CasewiseError
 from service.settings import Settings
-from service.web import pages
-from service.web.casework import FORM_ERROR
+from service.web import flash, pages
 from service.web.signin import check_csrf, read_form
 
 router = APIRouter(include_in_schema=False)
@@ -46,18 +45,13 @@ def _me(request: Request) -> str:
     return principal.name if principal is not None else pages.OPEN_EXPERT
 
 
-async def _refused(
-    request: Request, case_id: str, form: str, exc: CasewiseError, values: dict[str, Any]
+def _refused(
+    request: Request, case_id: str, card: str, exc: CasewiseError, values: dict[str, Any]
 ) -> Response:
-    """Give the case page with the message at the form's card (the status of the error)."""
-    request.scope[FORM_ERROR] = {
-        "form": form,
-        "message": exc.message,
-        "values": {k: v for k, v in values.items() if k != "csrf"},
-    }
-    response = await pages.case_page(request, case_id)
-    response.status_code = exc.status
-    return response
+    """Give a 303 to the case page, which shows the message at the form's card."""
+    error = {"card": card, "message": exc.message, "code": exc.code, "status": exc.status}
+    typed = {k: v for k, v in values.items() if isinstance(v, str)}
+    return flash.redirect(request, case_id, card, error=error, values=typed)
 
 
 @router.post("/cases/{case_id}/notes")
@@ -83,8 +77,8 @@ async def add_note(request: Request, case_id: str) -> Response:
             notes.add_note, graph, case_id, note_id, text, _me(request), dt.datetime.now(dt.UTC)
         )
     except (ApiError, notes.NoteTaken) as exc:
-        return await _refused(request, case_id, "note", exc, form)
-    return RedirectResponse(f"/cases/{case_id}?saved=note#notes", status_code=303)
+        return _refused(request, case_id, "notes", exc, form)
+    return flash.redirect(request, case_id, "notes", done="Note added.")
 
 
 @router.post("/cases/{case_id}/documents")
@@ -103,8 +97,8 @@ async def add_document(request: Request, case_id: str) -> Response:
     except (ApiError, InvalidReference) as exc:
         if exc.code == "csrf-failed":
             raise
-        return await _refused(request, case_id, "document", exc, fields)
-    return RedirectResponse(f"/cases/{case_id}?saved=document#documents", status_code=303)
+        return _refused(request, case_id, "documents", exc, fields)
+    return flash.redirect(request, case_id, "documents", done="Document attached.")
 
 
 @router.get("/cases/{case_id}/documents/{document_id}")

@@ -15,7 +15,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 FLASH = "f"
-MAX_VALUE = 2000  # a typed value kept for the form again (the cookie must stay small)
+MAX_VALUE = 2000  # characters of a typed value kept for the form again
+VALUES_BYTES = 2400
+"""Bytes (UTF-8) of all the typed values kept: a browser drops a cookie past about 4 KB, and
+the message with it."""
 
 
 def _session(request: Request) -> dict[str, Any] | None:
@@ -27,6 +30,20 @@ def _write(request: Request, response: Response, session: dict[str, Any]) -> Non
     auth = getattr(request.app.state, "auth", None)
     if auth is not None:
         auth.sessions.write(response, session, request.url.scheme == "https")
+
+
+def _kept(values: dict[str, str]) -> dict[str, str]:
+    """Give the typed values to keep, within MAX_VALUE characters each and VALUES_BYTES in all:
+    the shortest first (a choice, a name), so that only a long text is ever cut."""
+    left = VALUES_BYTES
+    kept = {}
+    for key, value in sorted(values.items(), key=lambda kv: len(kv[1].encode())):
+        if key == "csrf":
+            continue
+        text = value[:MAX_VALUE].encode()[: max(left, 0)].decode(errors="ignore")
+        kept[key] = text
+        left -= len(text.encode())
+    return kept
 
 
 def redirect(
@@ -41,14 +58,14 @@ def redirect(
     """Give a 303 to the case page, with what happened for it to show at ``card``.
 
     The page focuses the message (``autofocus``), which also scrolls to it; a browser honours
-    ``autofocus`` only on an address without a fragment, so one is added only when there is
-    no session to carry the message (the card is then at least in view).
+    ``autofocus`` only on an address without a fragment (static/focus.js then does it), so one
+    is added only when there is no session to carry the message (the card is then in view).
     """
     session = _session(request)
     location = f"/cases/{case_id}" if session is not None else f"/cases/{case_id}#{card}"
     response = RedirectResponse(location, status_code=303)
     if session is not None:
-        kept = {k: v[:MAX_VALUE] for k, v in (values or {}).items() if k != "csrf"}
+        kept = _kept(values or {})
         flash = {"case": case_id, "card": card, "done": done, "error": error, "values": kept}
         _write(request, response, {**session, FLASH: flash})
     return response

@@ -20,7 +20,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from service.auth import people
 from service.auth.middleware import principal_of
+from service.auth.store import MemoryStore, Neo4jStore
 from service.graph import cases, lifecycle
 from service.graph.cases import CaseNotFound
 from service.graph.db import Graph
@@ -109,6 +111,7 @@ async def worklist_page(request: Request) -> Response:
         filters=filters,
         statuses=views.STATUSES,
         columns=views.COLUMNS,
+        teams=playbooks.teams,
         now=now,
         **data,
     )
@@ -125,8 +128,11 @@ async def _case_response(request: Request, case_id: str, status: int = 200) -> R
     settings: Settings = request.app.state.settings
     playbooks: PlaybookRegistry = request.app.state.playbooks
     data = await run_in_threadpool(views.case_page, graph, playbooks, case_id, settings.link_depth)
-    data |= await run_in_threadpool(casework.case_extras, graph, request, data)  # notes, documents
+    data |= await run_in_threadpool(casework.case_extras, graph, playbooks, data)  # notes, ...
     data |= await run_in_threadpool(views.casework_forms, graph, playbooks, data["case"])
+    experts = await run_in_threadpool(_experts, request, graph)
+    if experts is not None:  # offer only the names a hand-over takes
+        data["colleagues"] = experts
     shown = flash.take(request, case_id)
     error = shown.get("error") if shown else None
     response = render(
@@ -166,7 +172,8 @@ def _refused(
     form: dict[str, str],
     **extra: Any,
 ) -> Response:
-    error = {"card": card, "message": exc.message, "details": exc.details, **extra}
+    # the message only (details repeat what was typed, which is kept once, in ``values``)
+    error = {"card": card, "message": exc.message, **extra}
     return flash.redirect(request, case_id, card, error=error, values=form)
 
 
@@ -204,6 +211,8 @@ async def _decide(request: Request, case_id: str, rid: str, outcome: str) -> Res
     effect = decision.get("effect") or {}
     if effect:
         done += " " + views.describe_changes(effect, playbooks.teams) + "."
+    elif taken is not None and taken.effects:  # e.g. raising the priority of a priority 1
+        done += " It changed nothing on the case: it was so already."
     return flash.redirect(request, case_id, "recommendations", done=done)
 
 
@@ -226,8 +235,27 @@ def _colleague(request: Request, name: str) -> None:
     if store is None:
         return
     user = store.find_user(name)
-    if user is None or user.role != "expert":
-        raise _invalid("assignee", "the name of an expert user of this service", name)
+    if user is None or user.role != "expert" or user.disabled:
+        detail = {"field": "assignee", "message": "not an expert user", "value": name}
+        raise ApiError(
+            422,
+            "invalid-input",
+            f"{name!r} is not an expert user of this service: hand the case to one of the "
+            "names offered, or put it in a team queue",
+            [detail],
+        )
+
+
+def _experts(request: Request, graph: Graph) -> list[str] | None:
+    """Give the expert users a case may be handed to; None without a user store (anyone)."""
+    auth = getattr(request.app.state, "auth", None)
+    store = auth.store if auth is not None else None
+    if isinstance(store, Neo4jStore):
+        users = people.list_users(graph)
+        return [u.name for u in users if u.role == "expert" and not u.disabled]
+    if isinstance(store, MemoryStore):
+        return sorted(n for n, u in store.users.items() if u.role == "expert" and not u.disabled)
+    return None
 
 
 @router.post("/cases/{case_id}/assign")

@@ -20,6 +20,12 @@ SIZES = pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1366", "390"])
 RECEIPT = "%PDF-1.4\n% receipt of the repair, 1,240.00 EUR, seen at {} px\ntrailer << >>\n%%EOF\n"
 
 
+def focus_lands_on(page: Page, element_id: str) -> None:
+    """Wait until the keyboard focus is on the element (``document.activeElement``), in view."""
+    page.wait_for_function("id => document.activeElement?.id === id", arg=element_id)
+    expect(page.locator(f"#{element_id}")).to_be_in_viewport()
+
+
 def no_sideways_scroll(page: Page) -> None:
     """The page is no wider than the screen (a wide table scrolls in its own box)."""
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -43,9 +49,10 @@ def test_an_expert_writes_a_note_and_attaches_a_document(
     notes = expert.locator("#notes")
     notes.get_by_label("New note").fill(text)
     notes.get_by_role("button", name="Add note").click()
-    expect(expert).to_have_url(re.compile(r"\?saved=note#notes$"))
+    expect(expert).to_have_url(re.compile(rf"/cases/{re.escape(demo.ring_claim)}$"))
     arrive(f"Case {demo.ring_claim}")
     expect(notes.get_by_role("status")).to_have_text("Note added.")
+    focus_lands_on(expert, "note-done")
     expect(notes.locator("li.note p.text", has_text=text)).to_have_count(1)
     expect(notes.locator("li.note", has_text=text)).to_contain_text("expert")
     expect(expert.locator("#timeline li.note", has_text=text)).to_have_count(1)
@@ -57,9 +64,10 @@ def test_an_expert_writes_a_note_and_attaches_a_document(
         {"name": name, "mimeType": "application/pdf", "buffer": receipt}
     )
     documents.get_by_role("button", name="Attach").click()
-    expect(expert).to_have_url(re.compile(r"\?saved=document#documents$"))
+    expect(expert).to_have_url(re.compile(rf"/cases/{re.escape(demo.ring_claim)}$"))
     arrive(f"Case {demo.ring_claim}")
     expect(documents.get_by_role("status")).to_have_text("Document attached.")
+    focus_lands_on(expert, "document-done")
     link = documents.get_by_role("link", name=name)
     expect(link).to_have_count(1)
     with expert.expect_download() as download:
@@ -83,10 +91,28 @@ def test_a_page_disguised_as_a_pdf_is_refused_at_the_documents_card(
          "buffer": b"<!doctype html><script>alert(document.cookie)</script>"}
     )  # fmt: skip
     documents.get_by_role("button", name="Attach").click()
+    expect(expert).to_have_url(re.compile(rf"/cases/{re.escape(demo.ring_claim)}$"))
+    arrive(f"Case {demo.ring_claim}")
     alert = documents.get_by_role("alert")
     expect(alert).to_contain_text("markup")
-    expect(alert).to_be_in_viewport()
+    focus_lands_on(expert, "document-error")  # the keyboard is at the message, in view
     expect(documents.get_by_role("link", name="invoice.pdf")).to_have_count(0)
+
+
+def test_an_empty_note_is_refused_with_the_focus_on_the_message(
+    expert: Page, arrive: Callable[[str], None], demo: Demo
+) -> None:
+    expert.set_viewport_size(PHONE)
+    expert.goto(f"/cases/{demo.ring_claim}")
+    arrive(f"Case {demo.ring_claim}")
+    notes = expert.locator("#notes")
+    notes.get_by_label("New note").fill("   ")  # spaces pass the browser's check
+    notes.get_by_role("button", name="Add note").click()
+    expect(expert).to_have_url(re.compile(rf"/cases/{re.escape(demo.ring_claim)}$"))
+    arrive(f"Case {demo.ring_claim}")
+    expect(notes.get_by_role("alert")).to_contain_text("The note is empty")
+    focus_lands_on(expert, "note-error")
+    expect(notes.get_by_label("New note")).to_have_attribute("aria-describedby", "note-error")
 
 
 @pytest.mark.parametrize("path", ["/", "case"])

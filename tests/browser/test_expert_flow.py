@@ -29,7 +29,7 @@ def open_ring_claim_from_the_worklist(
     arrive("Worklist")
     row = expert.locator("#worklist tbody tr").first
     expect(row).to_have_attribute("data-case", demo.ring_claim)
-    expect(row.locator("td.due")).to_contain_text("Overdue")
+    expect(row.locator("td.due .sla.overdue-mark")).to_contain_text("overdue")
     row.get_by_role("link", name=demo.ring_claim).click()
     arrive(f"Case {demo.ring_claim}")
 

@@ -1,9 +1,10 @@
-"""The README's pictures: the worklist, a case page and the dashboard, as an expert sees them.
+"""The README's pictures: the worklist, a case page and the dashboard, as an expert sees them,
+and the worklist, a case and a refused override on a 390 px phone.
 
 Every run saves them under ``test-artifacts/browser/readme/``; ``make screenshots`` runs this
 test with ``CASEWISE_SCREENSHOTS`` set to ``docs/screenshots``, which the README shows. Each is
-the first screen of the page at 1200x800 (small PNGs), taken once the page shows what a user
-looks for on it.
+the first screen of the page at 1200x800 (small PNGs), or at 390x844 for the phone, taken once
+the page shows what a user looks for on it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from tests.browser.site import ARTIFACTS, Demo
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.neo4j]
 
 VIEWPORT: ViewportSize = {"width": 1200, "height": 800}
-PICTURES = ("worklist", "case", "dashboard")
+PHONE: ViewportSize = {"width": 390, "height": 844}
+PICTURES = {"worklist": VIEWPORT, "case": VIEWPORT, "dashboard": VIEWPORT,
+            "phone-worklist": PHONE, "phone-case": PHONE, "phone-refused": PHONE}  # fmt: skip
 
 
 def size(png: Path) -> tuple[int, int]:
@@ -54,9 +57,28 @@ def test_readme_screenshots(expert: Page, demo: Demo) -> None:
     expect(expert.locator("svg.chart").first).to_be_visible()
     expert.screenshot(path=str(folder / "dashboard.png"))
 
-    for name in PICTURES:
+    expert.set_viewport_size(PHONE)
+    expert.goto(f"/?q={demo.prefix}&sort=triage")
+    expect(expert.locator("#worklist tbody tr").first).to_be_in_viewport()
+    expert.screenshot(path=str(folder / "phone-worklist.png"))
+    expert.goto(f"/cases/{demo.ring_claim}")
+    expect(expert.locator("#picture svg")).to_be_visible()
+    expert.screenshot(path=str(folder / "phone-case.png"))
+    # an override with a short reason, past the browser's check: refused at its card, focused
+    card = expert.locator("#recommendations article.recommendation").first
+    rid = card.get_attribute("id")
+    override = card.locator("form.override")
+    override.get_by_label("Action taken instead").select_option(index=1)
+    override.get_by_label("Reason (at least three words)").fill("looks fine")
+    override.evaluate("form => { form.noValidate = true }")
+    override.get_by_role("button", name="Override").click()
+    expect(expert.locator(f"#error-{rid}")).to_be_focused()
+    expect(expert.locator(f"#error-{rid}")).to_be_in_viewport()
+    expert.screenshot(path=str(folder / "phone-refused.png"))
+
+    for name, viewport in PICTURES.items():
         png = folder / f"{name}.png"
-        assert size(png) == (VIEWPORT["width"], VIEWPORT["height"])
+        assert size(png) == (viewport["width"], viewport["height"])
         assert png.stat().st_size < 400_000, f"{png} is not small"
 
     target = os.environ.get("CASEWISE_SCREENSHOTS")

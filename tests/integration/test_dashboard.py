@@ -165,7 +165,7 @@ def test_assigning_a_case_filters_the_worklist_and_shows_in_the_timeline(
     case = page(site, f"/cases/{p}a")
     assert case.one("dd", id="assignee").text().startswith("expert")
     assert "Give it back" in case.one("form", cls="take").text()
-    assert "assigned" in case.one("section", id="timeline").text()
+    assert "Assigned by expert" in case.one("section", id="timeline").text()
 
     mine = page(site, f"/?type={kind}&mine=1")
     assert [r.get("data-case") for r in mine.one("table", id="worklist").find_all(

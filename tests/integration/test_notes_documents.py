@@ -119,7 +119,9 @@ def test_an_expert_adds_a_note_and_a_document_from_the_case_page(
     note_id = tree.one("section", id="notes").one("input", name="note_id").get("value")
     form = {"csrf": csrf(expert), "note_id": note_id, "text": "Claimant sent the receipt."}
     sent = expert.post(f"/cases/{case_id}/notes", data=form, follow_redirects=False)
-    assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=note#notes")
+    assert sent.status_code == 303 and sent.headers["location"] == f"/cases/{case_id}"
+    shown = parse(expert.get(sent.headers["location"]).text).one("section", id="notes")
+    assert shown.one("p", id="note-done").text() == "Note added."  # at its card, once
     # the same form sent twice is one note
     expert.post(f"/cases/{case_id}/notes", data=form, follow_redirects=False)
 
@@ -132,11 +134,13 @@ def test_an_expert_adds_a_note_and_a_document_from_the_case_page(
     )
     assert sent.status_code == 303, sent.text
 
-    page = expert.get(f"/cases/{case_id}?saved=note")
+    page = expert.get(sent.headers["location"])
     tree = parse(page.text)
     notes = tree.one("section", id="notes").find_all("li", cls="note")
     assert [n.one("p", cls="text").text() for n in notes] == ["Claimant sent the receipt."]
-    assert "Note added." in page.text
+    assert tree.one("section", id="documents").one("p", id="document-done").text() == (
+        "Document attached."
+    )
     link = tree.one("section", id="documents").one("tbody").one("a")
     assert link.text() == "receipt.txt"
     kinds = {k for li in tree.one("ol", cls="timeline").find_all("li") for k in li.classes}
@@ -153,9 +157,9 @@ def test_a_refused_note_or_upload_is_shown_at_its_card(
     case_id = a_case(api, p)
     form = {"csrf": csrf(expert), "note_id": f"{p}n", "text": "   "}
     refused = expert.post(f"/cases/{case_id}/notes", data=form)
-    assert refused.status_code == 422
+    assert [r.status_code for r in refused.history] == [303]  # post/redirect/get
     alert = parse(refused.text).one("section", id="notes").one("p", id="note-error")
-    assert "empty" in alert.text()
+    assert "empty" in alert.text() and "autofocus" in alert.attrs
 
     html = b"<!doctype html><script>alert(1)</script>"
     refused = expert.post(
@@ -163,9 +167,9 @@ def test_a_refused_note_or_upload_is_shown_at_its_card(
         files={"file": ("invoice.pdf", html, "application/pdf")},
         data={"csrf": csrf(expert)},
     )
-    assert refused.status_code == 415, refused.text
+    assert [r.status_code for r in refused.history] == [303], refused.text
     alert = parse(refused.text).one("section", id="documents").one("p", id="document-error")
-    assert "markup" in alert.text()
+    assert "markup" in alert.text() and "autofocus" in alert.attrs
     assert api.get(f"/v1/cases/{case_id}/documents").json()["documents"] == []
 
     # without the form's CSRF token nothing is kept

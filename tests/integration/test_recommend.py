@@ -107,13 +107,17 @@ def test_ranked_recommendations_with_reason_facts_and_evidence(api: TestClient, 
     siu = actions["refer-to-siu"]
     assert siu["rule"] == "flagged-party"
     assert siu["label"] == "Refer to special investigations"
-    assert siu["rationale"] == "1 of the claim's parties flagged by an earlier investigation"
+    assert siu["trigger"] == "1 of the claim's parties flagged by an earlier investigation"
+    assert siu["rationale"] == "Claimant Ann was flagged by an earlier investigation"
+    assert siu["reasons"] == ["claimant Ann was flagged by an earlier investigation"]
+    assert "gives this action a weight of 0.70" in siu["score_explained"]  # decisions: shared
     assert siu["evidence"] == {"flagged_parties": [f"{p}c1-claimant"]}
     assert siu["facts"]["flagged_parties"] == 1
     assert siu["playbook"] == "insurance-claim" and len(siu["version"]) == 64
     assert siu["id"].startswith("rec-") and siu["status"] == "open"
     verify = actions["verify-evidence"]
-    assert verify["rationale"] == "1 evidence items are unverified"
+    assert verify["trigger"] == "1 evidence items are unverified"
+    assert verify["rationale"] == "Invoice is unverified and supports the case"
     assert verify["evidence"] == {"unverified_evidence": [f"{p}c1-ev2"]}
     assert "raise-priority" not in actions  # due in the future
 
@@ -132,7 +136,8 @@ def test_asking_again_merges_the_same_recommendations(
 def test_overdue_case_gets_raise_priority(api: TestClient, p: str) -> None:
     put(api, claim(p, due_at="2026-01-10T00:00:00Z"))
     item = by_action(recommendations(api, f"{p}c1"))["raise-priority"]
-    assert item["rule"] == "overdue" and item["rationale"] == "the claim is past its due date"
+    assert item["rule"] == "overdue" and item["trigger"] == "the claim is past its due date"
+    assert item["rationale"] == "The case was due on 10 Jan 2026"
 
 
 def test_closed_case_gets_none(api: TestClient, p: str) -> None:

@@ -120,7 +120,9 @@ def test_unverified_evidence_is_to_be_verified(
     for row in rows[:10]:
         item = actions(graph, registry, row["id"])["verify-evidence"]
         assert sorted(item["evidence"]["unverified_evidence"]) == sorted(row["evidence"])
-        assert item["rationale"] == f"{len(row['evidence'])} evidence items are unverified"
+        assert item["trigger"] == f"{len(row['evidence'])} evidence items are unverified"
+        assert len(item["reasons"]) == len(row["evidence"])  # each item named with its state
+        assert all(" is unverified and " in reason for reason in item["reasons"])
 
 
 def test_overdue_cases_get_their_priority_raised(

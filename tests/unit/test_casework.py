@@ -1,13 +1,12 @@
 """The case page in words (service/web/casework.py, service/graph/neighbourhood.py): money,
-dates with their time zone, the claimant, reasons by name, linked cases grouped."""
+dates with their time zone, the claimant, linked cases grouped (the reasons: test_reasons.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from service.graph.neighbourhood import group_links
-from service.recommend import scoring
-from service.web.casework import claimant, explain, facts, money, score_words, when, with_entries
+from service.web.casework import claimant, facts, money, when, with_entries
 
 CASE: dict[str, Any] = {
     "id": "CLM-1",
@@ -39,27 +38,6 @@ def test_money_dates_and_flags_read_as_people_write_them() -> None:
 def test_the_claimant_is_named() -> None:
     found = claimant(CASE)
     assert found is not None and found["name"] == "Jack Price" and found["as"] == "claimant"
-
-
-def test_reasons_name_evidence_parties_shared_identifiers_and_outcomes() -> None:
-    path = {"nodes": [{"kind": "Case", "id": "CLM-1"}, {"kind": "Person", "id": "P-1"},
-                      {"kind": "BankAccount", "id": "GB29"}, {"kind": "Person", "id": "X"},
-                      {"kind": "Case", "id": "CLM-9"}]}  # fmt: skip
-    rec = {"evidence": {"linked": [path], "unverified": ["CLM-1:ev4"], "flagged": ["P-1"]}}
-    links = [{"case": {"id": "CLM-9", "status": "closed", "outcome": "fraud-confirmed"}}]
-    assert explain(rec, CASE, links) == [
-        "shares bank account GB29 with case CLM-9 (closed, fraud confirmed)",
-        "police report “Theft report”: not verified, supports the case",
-        "Jack Price, claimant (flagged by an earlier investigation)",
-    ]
-
-
-def test_the_score_is_explained_from_the_decisions_behind_it() -> None:
-    rec = {"action": "refer-to-siu", "rule": "ring", "base_weight": 0.9, "score": 1.2}
-    assert "No expert has decided" in score_words(rec, {}, "insurance-claim")
-    words = score_words(rec, {("refer-to-siu", "ring"): (6, 1)}, "insurance-claim")
-    assert "accepted it 6 times" in words and "1 times" in words and "raises it to 1.20" in words
-    assert scoring.PRIOR_MEAN == 0.5
 
 
 def test_linked_cases_are_grouped_by_what_they_share_each_once() -> None:

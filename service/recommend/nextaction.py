@@ -5,7 +5,9 @@ case start is a context item of its own), so ``update`` adds one observation in 
 and the model never needs retraining. ``predict`` blends the orders with Witten-Bell smoothing:
 the longest context seen gets most of the weight, and backs off to the shorter ones in
 proportion to how many different activities have followed it, so a context seen once does not
-claim certainty and an unseen one falls back to what usually comes next.
+claim certainty. After an activity the model has never seen followed by anything (its context
+of one is unseen), nothing learnt speaks for any next activity: ``predict`` gives none, or with
+``fallback`` the overall frequencies marked ``fallback`` with no case histories behind them.
 
 ``evaluate`` splits cases chronologically by their start (train on the earlier-started cases,
 test on the later ones; no case in both) and scores top-1 and top-3 accuracy over every prefix
@@ -77,13 +79,18 @@ class NextActivityModel:
         return self
 
     def probabilities(self, history: Sequence[str]) -> tuple[dict[str, float], int]:
-        """Give P(next | history) for every activity seen, and the longest context's support."""
+        """Give P(next | history) for every activity seen, and the longest context's support.
+
+        The support is how often the longest context seen (at least the last activity, or the
+        case start) was followed by anything; 0 when it never was, the probabilities then being
+        the overall frequencies of the activities.
+        """
         unigram = self.counts.get(())
         if not unigram:
             return {}, 0
         total = sum(unigram.values())
         probs = {activity: count / total for activity, count in unigram.items()}
-        support = total
+        support = 0
         full = (START, *history)
         for n in range(1, min(self.order, len(full)) + 1):
             seen = self.counts.get(full[len(full) - n :])
@@ -98,12 +105,25 @@ class NextActivityModel:
             support = count
         return probs, support
 
-    def predict(self, history: Sequence[str], k: int = 3) -> list[dict[str, Any]]:
-        """Give the ``k`` likeliest next activities: {activity, probability, support}."""
+    def predict(
+        self, history: Sequence[str], k: int = 3, *, fallback: bool = False
+    ) -> list[dict[str, Any]]:
+        """Give the ``k`` likeliest next activities: {activity, probability, support, fallback}.
+
+        After an activity never seen followed by anything, none; with ``fallback``, the overall
+        likeliest activities, marked ``fallback`` (support 0: no case history backs them here).
+        """
         probs, support = self.probabilities(history)
+        if not support and not fallback:
+            return []
         ranked = sorted(probs.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [
-            {"activity": activity, "probability": round(p, 6), "support": support}
+            {
+                "activity": activity,
+                "probability": round(p, 6),
+                "support": support,
+                "fallback": not support,
+            }
             for activity, p in ranked
         ]
 
@@ -119,6 +139,7 @@ class Evaluation:
     top3: float
     train_events: int
     seconds: float
+    fallbacks: int = 0  # test predictions after an activity never seen followed by anything
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +150,7 @@ class Evaluation:
             "top3": self.top3,
             "train_events": self.train_events,
             "seconds": self.seconds,
+            "fallbacks": self.fallbacks,
         }
 
 
@@ -172,11 +194,14 @@ def evaluate(
     cut = int(len(sequences) * split)
     train, test = sequences[:cut], sequences[cut:]
     model = NextActivityModel(order).fit(s.ended() if end else s.activities for s in train)
-    hits1 = hits3 = predictions = 0
+    hits1 = hits3 = predictions = fallbacks = 0
     for case in test:
         activities = case.ended() if end else case.activities
         for i in range(1, len(activities)):
-            top = [p["activity"] for p in model.predict(activities[:i], k=3)]
+            # scored with the overall frequencies where nothing was learnt, counted apart
+            guesses = model.predict(activities[:i], k=3, fallback=True)
+            fallbacks += bool(guesses) and guesses[0]["fallback"]
+            top = [p["activity"] for p in guesses]
             actual = activities[i]
             predictions += 1
             hits1 += bool(top) and top[0] == actual
@@ -189,4 +214,5 @@ def evaluate(
         top3=hits3 / predictions if predictions else 0.0,
         train_events=model.observations,
         seconds=time.perf_counter() - began,
+        fallbacks=fallbacks,
     )

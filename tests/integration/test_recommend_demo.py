@@ -31,7 +31,7 @@ RETURN c.id AS id, collect(e.id) AS evidence ORDER BY id
 """
 OVERDUE = """
 MATCH (c:Case) WHERE c.id STARTS WITH $prefix AND c.status <> 'closed' AND c.due_at < datetime()
-RETURN c.id AS id ORDER BY id
+RETURN c.id AS id, c.type AS type, c.priority AS priority ORDER BY id
 """
 STATUS = "MATCH (c:Case) WHERE c.id IN $ids RETURN c.id AS id, c.status AS status"
 
@@ -128,10 +128,15 @@ def test_unverified_evidence_is_to_be_verified(
 def test_overdue_cases_get_their_priority_raised(
     graph: Graph, registry: PlaybookRegistry, demo: DemoSet
 ) -> None:
-    overdue = [r["id"] for r in graph.read(OVERDUE, prefix=prefix_of(demo))]
-    assert overdue
+    rows = graph.read(OVERDUE, prefix=prefix_of(demo))
+    # a claim already at priority 1 (the demo's headline is one) cannot be raised further
+    urgent = [r["id"] for r in rows if r["type"] == "insurance-claim" and r["priority"] == 1]
+    overdue = [r["id"] for r in rows if r["id"] not in urgent]
+    assert overdue and demo.headline in urgent
     for case_id in overdue[:10]:
         assert actions(graph, registry, case_id)["raise-priority"]["rule"] == "overdue"
+    for case_id in urgent:
+        assert "raise-priority" not in actions(graph, registry, case_id)
 
 
 def test_closed_demo_cases_get_none(

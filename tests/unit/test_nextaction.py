@@ -75,3 +75,27 @@ def test_with_the_end_the_model_learns_when_a_case_is_closed() -> None:
     assert model.predict(("registered", "assessed", "paid"), k=1)[0]["activity"] == END
     open_case = CaseSequence("o", ("registered",), closed=False)
     assert open_case.ended() == ("registered",)  # an open case has not ended
+
+
+def test_after_an_activity_never_followed_by_anything_nothing_is_predicted() -> None:
+    # "reopened" was seen only as the last activity of a case: nothing learnt follows it.
+    model = NextActivityModel().fit([("registered", "assessed", "paid")] * 50 + [("reopened",)])
+    assert model.predict(["registered", "reopened"], k=3) == []
+    assert model.predict(["never-seen"], k=3) == []
+    guesses = model.predict(["registered", "reopened"], k=2, fallback=True)
+    assert [g["activity"] for g in guesses] == ["assessed", "paid"]  # the overall frequencies
+    assert all(g["fallback"] and g["support"] == 0 for g in guesses)
+    # a learnt step cites the case histories behind it, and is no fallback
+    learnt = model.predict(["registered"], k=1)[0]
+    assert learnt["activity"] == "assessed" and learnt["support"] == 50
+    assert not learnt["fallback"]
+
+
+def test_the_evaluation_scores_the_fallback_and_counts_it_apart() -> None:
+    cases = [CaseSequence(f"c{n}", ("a", "b", "c")) for n in range(8)]
+    cases += [CaseSequence("t0", ("a", "b", "c")), CaseSequence("t1", ("x", "a"))]
+    result = evaluate(cases, split=0.8)
+    assert result.predictions == 2 + 1
+    assert result.fallbacks == 1  # after "x", never seen in training
+    assert result.top1 == 1.0  # the overall likeliest after "x" (a) is scored, and right
+    assert result.to_dict()["fallbacks"] == 1

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.graph.neighbourhood import Edge, Neighbourhood, Node
-from service.web.picture.labels import ASCENT, DESCENT, shorten, text_width
+from service.web.picture.labels import ASCENT, DESCENT, shorten, shorten_middle, text_width
 from service.web.picture.layout import layout
 from service.web.picture.svg import KINDS, describe, render_svg
 
@@ -307,3 +307,67 @@ def test_a_shared_identifier_is_a_hub_and_other_cases_link_to_their_pages() -> N
     assert links == {"/cases/CLM-2"}  # the case itself is not a link to the page it is on
     ends = [g.get("data-ends") for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
     assert ends.count("Event") == 1  # hidden with the events
+
+
+def centres_of(root: ET.Element) -> dict[str, tuple[float, float, float]]:
+    return {
+        str(g.get("data-key")): (
+            float(c.get("cx", "")),
+            float(c.get("cy", "")),
+            float(c.get("r", "")),
+        )
+        for g, c in circles(root)
+    }
+
+
+def test_events_are_laid_out_after_the_rest_so_hiding_them_leaves_no_hole() -> None:
+    with_events = build(events=5)
+    without = Neighbourhood(
+        with_events.case_id,
+        tuple(n for n in with_events.nodes if n.kind != "Event"),
+        with_events.edges,
+        with_events.reachable,
+    )
+    root, bare = parse(render_svg(with_events)), parse(render_svg(without))
+    drawn, default = centres_of(root), centres_of(bare)
+    events = {key: c for key, c in drawn.items() if key.startswith("Event:")}
+    assert len(events) == 5
+    # what shows by default is placed exactly as if there were no events at all
+    assert {k: c for k, c in drawn.items() if k not in events} == default
+    shown_labels = [
+        t.text for t in root.iter(f"{SVG}text") if t.get("data-kind") not in (None, "Event")
+    ]
+    assert shown_labels == [t.text for t in bare.iter(f"{SVG}text") if t.get("data-kind")]
+    # shown, the events cover no circle and no label
+    boxes = label_boxes(root)
+    for key, (x, y, r) in events.items():
+        for other, (ox, oy, orad) in drawn.items():
+            if other != key:
+                assert (x - ox) ** 2 + (y - oy) ** 2 >= (r + orad) ** 2, (key, other)
+        assert not any(overlap((x - r, y - r, x + r, y + r), box) for box in boxes), key
+
+
+def test_a_hubs_label_says_its_kind_and_the_start_and_end_of_its_value() -> None:
+    iban = "GB38 BARC 2003 1234 5678 90"
+    case = node("Case", "CLM-1", 0)
+    hub = Node(f"BankAccount:{iban}", "BankAccount", f"Bank account {iban}",
+               f"Bank account {iban}, shared by 3 parties", 2, shared_by=3)  # fmt: skip
+    people = [node("Person", f"P-{i}", 1, NAMES[i]) for i in range(3)]
+    edges = [Edge(p.key, hub.key, "HAS_ACCOUNT") for p in people]
+    root = parse(render_svg(Neighbourhood("CLM-1", (case, *people, hub), tuple(edges))))
+    label = next(
+        t.text or "" for t in root.iter(f"{SVG}text") if t.get("data-kind") == "BankAccount"
+    )
+    assert label.startswith("Bank account GB38 BARC") and label.endswith("78 90")
+    group = next(g for g, _ in circles(root) if g.get("data-kind") == "BankAccount")
+    assert iban in (group.findtext(f"{SVG}title") or "")  # the full value in its tooltip
+
+
+def test_shorten_middle_keeps_the_start_and_the_end() -> None:
+    assert shorten_middle("GB29NWBK60161331926819", 30) == "GB29NWBK60161331926819"
+    assert shorten_middle("GB29NWBK60161331926819", 12) == "GB29NW…26819"
+    assert shorten_middle("山田太郎さんの会社ABCDEFG", 12) == "山田太…CDEFG"
+    for cells in range(3, 22):
+        assert text_width(shorten_middle("GB29NWBK60161331926819", cells)) <= cells * text_width(
+            "a"
+        )

@@ -2,11 +2,15 @@
 
 The case is pinned at the centre and the seed fixed, so the same neighbourhood always gives the
 same layout; the layout is stretched to fill the canvas and overlapping circles pushed apart.
+Only what the page draws by default is laid out so: the kinds it hides until asked (``HIDDEN``,
+the events) are placed afterwards in free room near the case (``place_aside``), so hiding them
+leaves no hole and showing them covers nothing.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import networkx as nx  # type: ignore[import-untyped]
@@ -19,6 +23,9 @@ RADIUS = {"focus": 16.0, "Case": 11.0, "hub": 13.0, "other": 8.0}
 MARGIN = 18.0  # between the canvas edge and a circle's centre
 STRETCH = 1.5  # most one side of the case is stretched more than the other
 SEPARATE_ROUNDS = 20  # of pushing overlapping circles apart
+HIDDEN = frozenset({"Event"})  # kinds the page hides until "Show events" is ticked
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom
 
 
 def edges(n: Neighbourhood) -> list[Edge]:
@@ -34,12 +41,20 @@ def radius(node: Node, focus: bool) -> float:
     return RADIUS["Case" if node.kind == "Case" else "hub" if node.hub else "other"]
 
 
+def shown(n: Neighbourhood) -> Neighbourhood:
+    """Give the neighbourhood as drawn by default: without the ``HIDDEN`` kinds (the case kept)."""
+    kept = tuple(node for i, node in enumerate(n.nodes) if not i or node.kind not in HIDDEN)
+    return Neighbourhood(n.case_id, kept, n.edges, n.reachable)
+
+
 def layout(n: Neighbourhood, width: float, height: float) -> dict[str, tuple[float, float]]:
-    """Give each node's centre on a canvas of ``width`` by ``height`` (the case's at its centre).
+    """Give the centre of each node drawn by default on a ``width`` by ``height`` canvas.
 
     A radial start (each ring of distance ordered by the angle of its nearer neighbours) refined
-    by networkx's spring layout with the case pinned, then stretched to fill the canvas.
+    by networkx's spring layout with the case pinned at the centre, then stretched to fill the
+    canvas. Nodes of the ``HIDDEN`` kinds get no centre here: ``place_aside`` gives theirs.
     """
+    n = shown(n)
     if not n.nodes:
         return {}
     g = nx.Graph()
@@ -61,6 +76,64 @@ def layout(n: Neighbourhood, width: float, height: float) -> dict[str, tuple[flo
     centres = [(width / 2 + x, height / 2 + y) for x, y in zip(xs, ys, strict=True)]
     _separate(centres, [radii[k] for k in g.nodes], width, height)
     return dict(zip(g.nodes, centres, strict=True))
+
+
+def place_aside(
+    n: Neighbourhood,
+    centres: dict[str, tuple[float, float]],
+    width: float,
+    height: float,
+    clear: Sequence[Box] = (),
+) -> dict[str, tuple[float, float]]:
+    """Give a centre to each node ``centres`` lacks (the hidden kinds), nearest the case first.
+
+    Each goes to the first free place on rings around the case: clear of every circle and of
+    the ``clear`` boxes (the labels drawn by default), inside the canvas. Where there is none,
+    the place nearest the case inside the canvas.
+    """
+    if not n.nodes:
+        return {}
+    focus = n.nodes[0]
+    fx, fy = centres[focus.key]
+    taken = [
+        (*centres[node.key], radius(node, node is focus)) for node in n.nodes if node.key in centres
+    ]
+    placed: dict[str, tuple[float, float]] = {}
+    for node in n.nodes:
+        if node.key in centres:
+            continue
+        r = radius(node, False)
+        spots = list(_spots(fx, fy, radius(focus, True) + GAP + r, r, width, height))
+        free = (
+            (x, y)
+            for x, y in spots
+            if all(math.hypot(x - ox, y - oy) >= r + orad + GAP for ox, oy, orad in taken)
+            and not any(_hits((x - r, y - r, x + r, y + r), box) for box in clear)
+        )
+        placed[node.key] = next(free, spots[0] if spots else (fx, fy))
+        taken.append((*placed[node.key], r))
+    return placed
+
+
+def _spots(
+    fx: float, fy: float, start: float, r: float, width: float, height: float
+) -> Iterator[tuple[float, float]]:
+    """Give places for a circle of radius ``r`` on rings around (fx, fy), inner rings first."""
+    step = 2 * r + GAP
+    reach = math.hypot(width, height)
+    distance = start
+    while distance < reach:
+        count = max(8, int(2 * math.pi * distance / step))
+        for i in range(count):
+            a = 2 * math.pi * i / count
+            x, y = fx + distance * math.cos(a), fy + distance * math.sin(a)
+            if MARGIN <= x <= width - MARGIN and MARGIN <= y <= height - MARGIN:
+                yield x, y
+        distance += step
+
+
+def _hits(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _radial_start(g: Any, n: Neighbourhood) -> dict[str, tuple[float, float]]:

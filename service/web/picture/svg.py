@@ -3,9 +3,10 @@
 Circles coloured by kind (a shared identifier, a hub, larger and ringed; another case a link to
 its page), relationships as lines (a contradiction dashed), the placed labels and a legend of the
 kinds shown; events and their lines are marked (``data-kind``, ``data-ends``) so the page can
-hide them; every node and line has a tooltip with its full text, and the
-picture a title and a description for people who cannot see it. Ids, names and values come
-from users, so every text is escaped here and the result is ``Markup``.
+hide them (laid out after the rest, in the room it leaves, so hiding them leaves no hole);
+every node and line has a tooltip with its full text, and the picture a title and a description
+for people who cannot see it. Ids, names and values come from users, so every text is escaped
+here and the result is ``Markup``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from markupsafe import Markup
 from service.graph.db import Graph
 from service.graph.neighbourhood import NAMES, Neighbourhood, neighbourhood
 from service.web.picture.labels import ASCENT, FONT, place_labels, text_width, width_of
-from service.web.picture.layout import MARGIN, edges, layout, radius
+from service.web.picture.layout import MARGIN, edges, layout, place_aside, radius
 
 # Okabe-Ito colours first (told apart with colour blindness).
 COLOURS = {
@@ -105,8 +106,13 @@ def render_svg(n: Neighbourhood, width: int = 1000, height: int = 680) -> Markup
     legend = _legend(kinds, width)
     legend_height = (legend[-1][2] + LEGEND_ROW + 8) if legend else 0.0
     plot_height = height - legend_height
+    # what is drawn by default first; the events (hidden until asked) then go where room is left
+    area = (2.0, 2.0, width - 2.0, plot_height - 2.0)
     centres = layout(n, width, plot_height)
-    labels = place_labels(n, centres, (2.0, 2.0, width - 2.0, plot_height - 2.0))
+    labels = place_labels(n, centres, area)
+    aside = place_aside(n, centres, width, plot_height, [label.box for label in labels])
+    centres.update(aside)
+    labels += place_labels(n, centres, area, clear=[label.box for label in labels], only=aside)
     focus = n.nodes[0].key if n.nodes else ""
     names = {node.key: node.name for node in n.nodes}
     kind_of = {node.key: node.kind for node in n.nodes}

@@ -52,8 +52,10 @@ def test_expert_sees_the_referral_and_overrides_another_recommendation(
     expect(siu.locator("p.rationale")).to_contain_text("linked to")
     expect(siu.get_by_role("button", name="Accept")).to_be_visible()
 
-    # overdue since long ago, so the playbook also advises raising its priority: override it
-    other = recommendation(expert, "raise-priority")
+    # its evidence is not all verified, so the playbook also advises verifying it: override
+    # that (it is overdue but already at priority 1, so no raise is advised)
+    expect(recommendation(expert, "raise-priority")).to_have_count(0)
+    other = recommendation(expert, "verify-evidence")
     expect(other).to_have_count(1)
     rid = other.get_attribute("id")
     override = other.locator("form.override")

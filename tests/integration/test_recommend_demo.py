@@ -129,8 +129,8 @@ def test_overdue_cases_get_their_priority_raised(
     graph: Graph, registry: PlaybookRegistry, demo: DemoSet
 ) -> None:
     rows = graph.read(OVERDUE, prefix=prefix_of(demo))
-    # a claim already at priority 1 (the demo's headline is one) cannot be raised further
-    urgent = [r["id"] for r in rows if r["type"] == "insurance-claim" and r["priority"] == 1]
+    # a case already at priority 1 (the demo's headline is one) cannot be raised further
+    urgent = [r["id"] for r in rows if r["priority"] == 1]
     overdue = [r["id"] for r in rows if r["id"] not in urgent]
     assert overdue and demo.headline in urgent
     for case_id in overdue[:10]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,8 @@ from service.api import (
     rulesets,
     suggestions,
 )
-from service.api.body import BodyLimitMiddleware, JsonBodyMiddleware
+from service.api.body import BodyMiddleware
+from service.api.direct import DirectRoutes
 from service.api.reloading import Reloader, watch
 from service.auth.middleware import Auth, AuthMiddleware, Generation
 from service.auth.nudge import Watch, nudge_path
@@ -42,11 +44,12 @@ from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, U
 from service.graph.versions import VersionKeeper
 from service.http import uploads
 from service.http.admission import Admission, AdmissionMiddleware, KeyRateMiddleware
+from service.http.edge import EdgeMiddleware
 from service.http.errors import install_error_handlers
 from service.http.metrics import Sampler, metrics_route
 from service.http.readiness import GraphProbe
-from service.http.requestlog import JsonFormatter, RequestLogMiddleware
-from service.http.responses import JSON, SecurityHeadersMiddleware
+from service.http.requestlog import JsonFormatter
+from service.http.responses import JSON
 from service.http.templating import STATIC
 from service.recommend.facts import FactLimits, FactQueryError
 from service.recommend.playbooks import PlaybookRegistry
@@ -109,9 +112,15 @@ def create_app(
             folders = [settings.rules_dir, settings.knowledge_dir]
             debounce = settings.watch_debounce_ms
             watcher = asyncio.create_task(watch(app.state.reloader, folders, debounce))
+        # What start-up made (modules, rulesets, templates, the driver) lives as long as the
+        # app: kept out of the cyclic collector, whose passes over it cost each decision about
+        # a tenth of its CPU, until the app stops (a registry a reload replaces is meanwhile
+        # freed as far as reference counting frees it).
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             if watcher is not None:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -144,10 +153,15 @@ def create_app(
     app.state.decision_log = None  # started by the lifespan (service.decisionlog)
     app.state.refresher = None  # started by the lifespan (service.recommend.refresh)
     install_error_handlers(app)
-    # inside the body limit: reads a bounded body; document uploads are multipart, not JSON
-    app.add_middleware(JsonBodyMiddleware, uploads=uploads.UPLOAD_PATHS)
+    # The single-decision route is the hot path: a plain ASGI route answers it, ahead of
+    # Starlette's router (service/api/direct.py) and of the FastAPI route that documents it in
+    # OpenAPI (same function, same error handlers); the router holds it too.
+    decide = Route("/v1/decisions/{ruleset}", decisions.decide_route, methods=["POST"],
+                   include_in_schema=False)  # fmt: skip
+    app.add_middleware(DirectRoutes, routes=[decide])
+    # bounds every body and parses the JSON API's; document uploads are multipart, not JSON
     app.add_middleware(
-        BodyLimitMiddleware,
+        BodyMiddleware,
         max_bytes=settings.max_body_bytes,
         uploads=uploads.UPLOAD_PATHS,
         upload_bytes=uploads.upload_limit(settings),
@@ -166,16 +180,12 @@ def create_app(
     docs = frozenset(
         p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
     )
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # every answer
-    # outermost: the request id, the HTTP metrics, the JSON log line (service/http/requestlog.py)
-    app.add_middleware(RequestLogMiddleware, json_lines=settings.log_format == "json")
+    # outermost, for every answer: the request id, the security headers, the HTTP metrics, the
+    # JSON log line, a 500 with an error id (service/http/edge.py)
+    app.add_middleware(EdgeMiddleware, json_lines=settings.log_format == "json", docs_paths=docs)
     app.router.routes.append(Route("/metrics", metrics_route, methods=["GET"],
                                    include_in_schema=False))  # fmt: skip
-    # The single-decision route is the hot path: a plain Starlette route answers it, first of
-    # all routes and ahead of the FastAPI route that documents it in OpenAPI (same function,
-    # same error handlers), which saves FastAPI's per-request parameter solving.
-    app.router.routes.insert(0, Route("/v1/decisions/{ruleset}", decisions.decide_route,
-                                      methods=["POST"], include_in_schema=False))  # fmt: skip
+    app.router.routes.insert(0, decide)  # first of all routes (see DirectRoutes above)
     app.include_router(decisions.router)
     decision_docs.document_rulesets(app)  # and a documented path per served ruleset
     app.include_router(decision_log.router)

@@ -5,10 +5,11 @@ problem and where it is: text that is not UTF-8 (a byte order mark, UTF-16), a l
 (``"\\ud800"``), ``NaN``/``Infinity``, a number too large for a double or an integer outside
 64 bits, nesting deeper than ``MAX_DEPTH``, and a key given twice in one object.
 
-``JsonBodyMiddleware`` applies it to every body sent to the JSON API (``/v1/...``) before any
-route runs, refuses a body that is not ``application/json`` (415), and refuses percent-escapes
-in the path or query string that are not UTF-8 (an encoded lone surrogate among them) on every
-route. ``read_json_object`` gives a route the object the middleware parsed.
+``BodyMiddleware`` bounds every body (413, ``CASEWISE_MAX_BODY_BYTES``), applies ``parse_json``
+to every body sent to the JSON API (``/v1/...``) before any route runs, refuses a body that is
+not ``application/json`` (415), and refuses percent-escapes in the path or query string that are
+not UTF-8 (an encoded lone surrogate among them) on every route.
+``read_json_object`` gives a route the object the middleware parsed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ INT_RANGE = (-(2**63), 2**63 - 1)
 THREAD_BYTES = 64 * 1024
 """Bodies at least this large are parsed in a worker thread, so /healthz keeps answering."""
 SCOPE_KEY = "casewise.json"
-"""Where JsonBodyMiddleware leaves the parsed body in the ASGI scope."""
+"""Where BodyMiddleware leaves the parsed body in the ASGI scope."""
 LARGE_KEY = "casewise.large"
 """Set in the scope when the body is at least THREAD_BYTES: the route checks it off the loop."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -49,53 +50,6 @@ def _too_large(limit: int) -> str:
         f"request body is larger than {limit} bytes; send a smaller body (fewer batch items) "
         "or raise CASEWISE_MAX_BODY_BYTES"
     )
-
-
-class BodyLimitMiddleware:
-    """Refuse a body over ``max_bytes``: by its Content-Length, and by counting what arrives."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        max_bytes: int,
-        uploads: re.Pattern[str] | None = None,
-        upload_bytes: int = 0,
-    ) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.uploads = uploads  # paths that take a document: up to ``upload_bytes``
-        self.upload_bytes = upload_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        upload = self.uploads is not None and self.uploads.fullmatch(scope["path"])
-        limit = self.upload_bytes if upload else self.max_bytes
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > limit:
-                    details = [{"limit": limit, "content_length": declared}]
-                    response = error_response(413, "payload-too-large", _too_large(limit), details)
-                    await response(scope, receive, send)
-                    return
-                break
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLarge(_too_large(limit), [{"limit": limit}])
-            return message
-
-        await self.app(scope, counting_receive, send)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -196,19 +150,44 @@ _KEY_END = re.compile(rb'"[ \t\r\n]*:')
 
 def parse_json(raw: bytes) -> Any:
     """Give the JSON text ``raw`` as data; raise ApiError (422) naming the problem and where."""
-    if not raw.strip():
-        raise _invalid_body("is empty; send a JSON object")
-    problem = _encoding_problem(raw)
-    if problem:
-        raise _invalid_body(problem)
     try:
-        # orjson refuses bad UTF-8, lone surrogates, NaN/Infinity and numbers beyond a double.
+        # orjson refuses bad UTF-8, lone surrogates, NaN/Infinity and numbers beyond a double,
+        # and also empty text, a byte order mark and UTF-16/32 (told apart below).
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if not raw.strip():
+            raise _invalid_body("is empty; send a JSON object") from None
+        problem = _encoding_problem(raw)
+        if problem:
+            raise _invalid_body(problem) from None
         where = _line_col(raw, exc.pos)
         at = f"line {where['line']} column {where['column']}"
         problem = _explain(exc.msg, raw[exc.pos :])
         raise _invalid_body(f"is not valid JSON at {at}: {problem}", **where) from None
+    # What orjson lets pass: nesting past MAX_DEPTH, a key given twice (last wins), an integer
+    # beyond 64 bits (kept, or made an inexact double). The common body is told clean by
+    # counting bytes: it has fewer brackets than MAX_DEPTH, no escape, no run of 19 digits (the
+    # shortest such integer), and as many quotes as its data written back (a key given twice
+    # is a string less). Any other body is walked (``_checked``).
+    if (
+        raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+        or b"\\" in raw
+        or _DIGIT_RUN in raw.translate(_DIGITS_ONLY)
+    ):
+        return _checked(raw, data)
+    if raw.count(b'"') != orjson.dumps(data).count(b'"'):
+        _strict(raw)
+    return data
+
+
+_DIGITS_ONLY = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+"""Maps each digit to ``0`` and any other byte to a space."""
+_DIGIT_RUN = b"0" * 19
+
+
+def _checked(raw: bytes, data: Any) -> Any:
+    """Give ``data``, parsed from ``raw``, once it is no deeper than MAX_DEPTH and has no
+    key twice and no integer beyond 64 bits; raise ApiError (422) naming the problem."""
     depth, keys = _shape(data)
     if depth > MAX_DEPTH:
         deep = _deep_path(data)
@@ -217,9 +196,8 @@ def parse_json(raw: bytes) -> Any:
             f"is nested more than {MAX_DEPTH} levels deep (at {path}); send flatter JSON",
             path=path,
         )
-    # What orjson lets pass: a key given twice (last wins), an integer beyond 64 bits (kept, or
-    # made an inexact double). Without escaped quotes, a quote then a colon ends a key: equal
-    # counts mean no key repeats. Such an integer needs 19 digits in a row.
+    # Without escaped quotes, a quote then a colon ends a key: equal counts mean no key repeats.
+    # Such an integer needs 19 digits in a row.
     if b'\\"' in raw or len(_KEY_END.findall(raw)) != keys or _LONG_DIGITS.search(raw):
         _strict(raw)
     return data
@@ -276,7 +254,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     """Give the request body parsed as a JSON object; raise ApiError (422) naming the problem."""
     if SCOPE_KEY in request.scope:
         data = request.scope[SCOPE_KEY]
-    else:  # an app without JsonBodyMiddleware in front
+    else:  # an app without BodyMiddleware in front
         data = await _parse(await request.body())
     if not isinstance(data, dict):
         kind = _json_kind(data)
@@ -337,41 +315,69 @@ def _bad_request_text(scope: Scope) -> ApiError | None:
     return None
 
 
-class JsonBodyMiddleware:
-    """Parse every JSON API body once with ``parse_json``; refuse bad request text at the edge.
+class BodyMiddleware:
+    """Bound every request body; parse each JSON API body once; refuse bad request text.
 
-    Sits inside BodyLimitMiddleware, so the body it reads is already bounded.
+    A body over ``max_bytes`` (``upload_bytes`` on the ``uploads`` routes, which take a
+    multipart document) is a 413: by its Content-Length before anything is read, and by counting
+    what arrives. A body sent to the JSON API (``prefix``) is read here, refused unless it is
+    ``application/json`` (415), parsed with ``parse_json`` and left in the scope for
+    ``read_json_object``; a route may still read the raw body. A path or query string whose
+    escapes are not UTF-8 is refused on every route (422).
     """
 
     def __init__(
-        self, app: ASGIApp, prefix: str = "/v1/", uploads: re.Pattern[str] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        uploads: re.Pattern[str] | None = None,
+        upload_bytes: int = 0,
+        prefix: str = "/v1/",
     ) -> None:
         self.app = app
+        self.max_bytes = max_bytes
+        self.uploads = uploads
+        self.upload_bytes = upload_bytes
         self.prefix = prefix
-        self.uploads = uploads  # routes that take a multipart document, not JSON
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        upload = self.uploads is not None and self.uploads.fullmatch(path) is not None
+        limit = self.upload_bytes if upload else self.max_bytes
+        declared_type, length_seen = None, False
+        for name, value in scope["headers"]:
+            if name == b"content-length" and not length_seen:
+                length_seen = True
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > limit:
+                    details = [{"limit": limit, "content_length": declared}]
+                    too_large = error_response(413, "payload-too-large", _too_large(limit), details)
+                    await too_large(scope, receive, send)
+                    return
+            elif name == b"content-type" and declared_type is None:
+                declared_type = value
         refused = _bad_request_text(scope)
         if refused is not None:
             response = respond(Request(scope), refused.status, _error(refused))
             await response(scope, receive, send)
             return
-        if (
-            scope["method"] not in _BODY_METHODS
-            or not scope["path"].startswith(self.prefix)
-            or (self.uploads is not None and self.uploads.fullmatch(scope["path"]))
-        ):
-            await self.app(scope, receive, send)
+        if upload or scope["method"] not in _BODY_METHODS or not path.startswith(self.prefix):
+            await self.app(scope, _counting(receive, limit), send)
             return
         try:
-            raw = await _read_body(receive)
+            raw = await _read_body(receive, limit)
             if raw:
-                _check_content_type(scope)
-                scope[SCOPE_KEY] = await _parse(raw)
-                if len(raw) >= THREAD_BYTES:
+                _check_content_type(scope, declared_type)
+                if len(raw) < THREAD_BYTES:
+                    scope[SCOPE_KEY] = parse_json(raw)
+                else:
+                    scope[SCOPE_KEY] = await run_in_threadpool(parse_json, raw)
                     scope[LARGE_KEY] = True
         except ApiError as exc:
             await error_response(exc.status, exc.code, exc.message, exc.details)(
@@ -390,31 +396,59 @@ class JsonBodyMiddleware:
         await self.app(scope, replay, send)
 
 
+def _counting(receive: Receive, limit: int) -> Receive:
+    """Give ``receive`` that raises PayloadTooLarge once more than ``limit`` bytes arrived."""
+    received = 0
+
+    async def counting_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise PayloadTooLarge(_too_large(limit), [{"limit": limit}])
+        return message
+
+    return counting_receive
+
+
 def _error(exc: ApiError) -> dict[str, Any]:
     return {"code": exc.code, "message": exc.message, "details": exc.details}
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """Give the whole body; raise PayloadTooLarge once more than ``limit`` bytes arrived."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return b""
+    body: bytes = message.get("body", b"")
+    if len(body) > limit:
+        raise PayloadTooLarge(_too_large(limit), [{"limit": limit}])
+    if not message.get("more_body", False):
+        return body  # the whole body in one message, as a small one comes
+    chunks, received = [body], len(body)
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            raise PayloadTooLarge(_too_large(limit), [{"limit": limit}])
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
 
 
-def _check_content_type(scope: Scope) -> None:
-    """Raise ApiError (415) unless the body is declared as JSON in UTF-8 (or not declared)."""
-    declared = None
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            declared = value.decode("latin-1")
-            break
-    if declared is None or declared.lower() in _PLAIN_JSON:
-        return  # undeclared: read as JSON, as FastAPI does; or what nearly every client sends
+def _check_content_type(scope: Scope, value: bytes | None) -> None:
+    """Raise ApiError (415) unless the body is declared (``value``, the Content-Type header) as
+    JSON in UTF-8, or not declared."""
+    if value is None:
+        return  # undeclared: read as JSON, as FastAPI does
+    declared = value.decode("latin-1")
+    if declared.lower() in _PLAIN_JSON:
+        return  # what nearly every client sends
     media_type, charset = _media_type(declared)
     if _is_json(media_type) and (charset is None or charset.lower() in ("utf-8", "utf8")):
         return

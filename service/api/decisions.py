@@ -32,6 +32,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from service.api.body import LARGE_KEY, read_json_object
 from service.api.models import DECISION_ERRORS, BatchOut, DecisionOut
@@ -48,7 +49,7 @@ from service.graph.db import GraphHandle, GraphUnavailable
 from service.http.deps import get_registry, get_settings
 from service.http.errors import ApiError, PayloadTooLarge, describe_error
 from service.http.requestlog import note_batch, note_decision
-from service.http.responses import JSON
+from service.http.responses import JSON, render_json
 from service.settings import Settings
 
 log = logging.getLogger("casewise.api")
@@ -124,15 +125,29 @@ async def decide(ruleset: str, request: Request) -> JSON:
     decision opened in the graph (null when no graph is configured). An author's decision is a
     dry run: ``dry_run: true`` and ``would_open_case``, no case opened, nothing logged.
     """
-    return await _decide(request, ruleset)
+    return JSON(await _decide(request, ruleset))
 
 
-async def decide_route(request: Request) -> JSON:
-    """The same route served without FastAPI's per-request parameter solving (see app.py)."""
-    return await _decide(request, request.path_params["ruleset"])
+class DecideRoute:
+    """The same route as a plain ASGI app (see app.py), which Starlette's ``Route`` serves as
+    it is (a function it would wrap, per request): no parameter solving, no wrapper, the answer
+    sent as two messages. Errors go to the app's handlers as any route's do."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        body = render_json(await _decide(request, scope["path_params"]["ruleset"]))
+        length = (b"content-length", str(len(body)).encode("ascii"))
+        start = {"type": "http.response.start", "status": 200, "headers": [length, _JSON_TYPE]}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
 
 
-async def _decide(request: Request, ruleset: str) -> JSON:
+decide_route = DecideRoute()
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+async def _decide(request: Request, ruleset: str) -> dict[str, Any]:
+    """Give the answer to a single decision request."""
     state = request.app.state
     registry: Registry = state.registry
     target = registry.get(ruleset)
@@ -148,7 +163,7 @@ async def _decide(request: Request, ruleset: str) -> JSON:
     note_decision(request.scope, decision)  # for the request's log line and metrics
     principal = principal_of(request)
     if dry_run(principal):
-        return JSON(_dry_answer(decision))
+        return _dry_answer(decision)
     decision_log: DecisionLog | None = state.decision_log
     handle: GraphHandle = state.graph
     case_id = None
@@ -156,7 +171,7 @@ async def _decide(request: Request, ruleset: str) -> JSON:
         case_id = _no_graph(decision) if not handle.configured else case_id_of(decision)
         decision["case_id"] = case_id
     if case_id is None and decision_log is None and decision_id is None:
-        return JSON(decision)  # nothing to write: no case, the log is off, no id to keep
+        return decision  # nothing to write: no case, the log is off, no id to keep
     rec = records.record(decision, data, caller_of(principal), case_id)
     if decision_id is not None:
         claim = claim_of(rec, data)
@@ -166,15 +181,15 @@ async def _decide(request: Request, ruleset: str) -> JSON:
             first = await run_in_threadpool(first_answer, handle, claim, holder)
             if first.record is not None and decision_log is not None:
                 await decision_log.commit([first.record])  # in case it never reached the spool
-            return JSON(first.answer)
+            return first.answer
         try:
             await _write(request, decision_log, handle, rec, case_id)
         except Exception:
             await run_in_threadpool(index.release, [claim])  # nothing answered: free the id
             raise
-        return JSON(decision)
+        return decision
     await _write(request, decision_log, handle, rec, case_id)
-    return JSON(decision)
+    return decision
 
 
 async def _write(

@@ -56,6 +56,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 NO_SESSION = ("/static/", "/healthz", "/readyz")
 GENERATION_SECONDS = 1.0
 """How long a worker trusts the generation it read: a key revoked elsewhere stops within it."""
+FOUND_KEPT = 4096
+"""How many (method, path) rules a worker remembers before it starts again."""
 
 
 class Generation:
@@ -74,15 +76,23 @@ class Generation:
         self._read_at = -float("inf")
         self._reading: tuple[asyncio.AbstractEventLoop, asyncio.Future[int | None]] | None = None
 
+    def known(self, store: UserStore) -> tuple[bool, int | None]:
+        """Give (True, the store's generation) when it needs no read now, else (False, None)."""
+        if getattr(store, "generation", None) is None:
+            return True, None
+        if self.watch is not None and self.watch.moved():
+            self._read_at = -float("inf")  # read at the next ``current``
+            return False, None
+        if time.monotonic() - self._read_at < self.seconds:
+            return True, self.value
+        return False, None
+
     async def current(self, store: UserStore) -> int | None:
         """Give the store's generation (None for a store without one, e.g. in memory)."""
-        read: Callable[[], int] | None = getattr(store, "generation", None)
-        if read is None:
-            return None
-        if self.watch is not None and self.watch.moved():
-            self._read_at = -float("inf")
-        elif time.monotonic() - self._read_at < self.seconds:
-            return self.value
+        fresh, value = self.known(store)
+        if fresh:
+            return value
+        read: Callable[[], int] = store.generation  # type: ignore[attr-defined]
         loop = asyncio.get_running_loop()
         if self._reading is not None and self._reading[0] is loop:
             return await asyncio.shield(self._reading[1])
@@ -149,24 +159,63 @@ class AuthMiddleware:
         self.app = app
         self.auth = auth
         self.policy = policy
+        self._found: dict[tuple[str, str], tuple[Rule, dict[str, Any]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        found = self._find(scope["method"], scope["path"])
+        if found is not None and self._cached_key(scope, found):
+            await self.app(scope, receive, send)
+            return
         request = Request(scope)
         try:
-            await self._check(request)
+            await self._check(request, found)
         except Refused as refused:
             await refused.response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    async def _check(self, request: Request) -> None:
+    def _find(self, method: str, path: str) -> tuple[Rule, dict[str, Any]] | None:
+        """Give the policy's rule of a request, remembered by method and path (a few
+        thousand at most: paths come from clients)."""
+        found = self._found.get((method, path))
+        if found is None:
+            found = self.policy.find(method, path)
+            if found is not None:
+                if len(self._found) >= FOUND_KEPT:
+                    self._found.clear()
+                self._found[(method, path)] = found
+        return found
+
+    def _cached_key(self, scope: Scope, found: tuple[Rule, dict[str, Any]]) -> bool:
+        """Tell whether the request carries a key this worker verified lately, under the
+        store's current generation, that may call the route (its principal then in the
+        state): the common API request, checked without a coroutine. Anything else, refusals
+        included, is left to ``_check``."""
+        auth = self.auth
+        rule, params = found
+        if rule.roles is None or not auth.enabled or auth.store is None:
+            return False
+        key = _bearer(scope)
+        if key is None:
+            return False
+        fresh, generation = auth.generation.known(auth.store)
+        if not fresh:
+            return False
+        principal = auth.keys.get(key, generation)
+        if principal is None or principal.role not in rule.roles:
+            return False
+        if rule.scoped and not principal.may_use(str(params.get(rule.scoped, ""))):
+            return False
+        scope.setdefault("state", {})["principal"] = principal
+        return True
+
+    async def _check(self, request: Request, found: tuple[Rule, dict[str, Any]] | None) -> None:
         """Return if the request may go on (its principal and session in its state)."""
         scope = request.scope
         state = scope.setdefault("state", {})
-        found = self.policy.find(scope["method"], scope["path"])
         if found is None and _served(scope):
             # A route the app serves but the policy does not name: no one may call it.
             message = (

@@ -52,7 +52,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.graph.models import error_path
 from service.http.requestlog import REQUEST_ID
@@ -201,40 +200,8 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the app can raise in the one shape: one handler for every
-    ``CasewiseError``, FastAPI's validation and routing errors in the same shape, and a 500
-    with an error id for anything else."""
+    ``CasewiseError``, FastAPI's validation and routing errors in the same shape (anything
+    else is a 500 with an error id: ``service.http.edge``)."""
     app.add_exception_handler(CasewiseError, _on_casewise_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
-    app.add_middleware(InternalErrorMiddleware)
-
-
-class InternalErrorMiddleware:
-    """Answer an unexpected exception with a 500 ``internal`` error and an error id.
-
-    Starlette's own handler for ``Exception`` re-raises after answering, which makes the
-    server log the traceback a second time without the id; this one does not.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_tracking)
-        except Exception as exc:
-            if started:
-                raise
-            response = respond(Request(scope), 500, internal_error(exc))
-            await response(scope, receive, send)

@@ -1,19 +1,19 @@
 """Every request's id, its HTTP metrics, and (CASEWISE_LOG_FORMAT=json) its one JSON log line.
 
-``RequestLogMiddleware`` is the outermost middleware. It gives each request an id: the
-client's ``X-Request-Id`` when it is sane (1..128 of ``A-Z a-z 0-9 . _ : -``), else a new one
-(``<8 hex of the worker>-<counter>``); the id is in the answer's ``X-Request-Id`` header, on the
-error page, and in every log record written while the request runs. When the answer is sent it
-records the request's time (``casewise_http_request_seconds``) and, for a decision route, the
-decisions it answered (``note_decision`` / ``note_batch``, called by the route), and with JSON
-logs writes one line::
+``RequestLog`` is kept by the outermost middleware (``service.http.edge``). It gives each
+request an id: the client's ``X-Request-Id`` when it is sane (1..128 of ``A-Z a-z 0-9 . _ :
+-``), else a new one (``<8 hex of the worker>-<counter>``); the id is in the answer's
+``X-Request-Id`` header, on the error page, and in every log record written while the request
+runs. When the answer is sent it records the request's time (``casewise_http_request_seconds``)
+and, for a decision route, the decisions it answered (``note_decision`` / ``note_batch``, called
+by the route), and with JSON logs writes one line::
 
     {"time": "...", "level": "INFO", "logger": "casewise.access", "message": "POST ... 200",
      "request_id": "...", "method": "POST", "path": "...", "status": 200, "duration_ms": 1.2,
      "caller": "erp", "decision_id": "...", "ruleset": "invoice-approval", "version": "..."}
 
-The per-request work is a header scan, a counter, one closure and a few dict updates: the
-counts go to the metrics in bulk (``service.http.tally``).
+The per-request work is a header scan, a counter and a few dict updates: the counts go to the
+metrics in bulk (``service.http.tally``).
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ import itertools
 import logging
 import re
 import secrets
-import time
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from service.http.tally import TALLY, Count, Timing
 from service.kernel import metrics
@@ -59,11 +58,11 @@ def note_batch(scope: Scope, results: list[dict[str, Any]]) -> list[dict[str, An
     return results
 
 
-class RequestLogMiddleware:
-    """Give every request an id, time it, count its decisions, log it (one JSON line)."""
+class RequestLog:
+    """Give every request an id, time it, count its decisions, log it (one JSON line); the
+    outermost middleware (``service.http.edge``) calls ``begin`` and ``end``."""
 
-    def __init__(self, app: ASGIApp, json_lines: bool = False) -> None:
-        self.app = app
+    def __init__(self, json_lines: bool = False) -> None:
         self.json_lines = json_lines
         self.prefix = secrets.token_hex(4)
         self.numbers = itertools.count(1)
@@ -73,10 +72,9 @@ class RequestLogMiddleware:
         self._http: dict[tuple[str, int, int], Timing] = {}
         self._decided: dict[tuple[Any, Any, str], tuple[Count, Timing]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def begin(self, scope: Scope) -> tuple[str, contextvars.Token[str | None] | None]:
+        """Give the request its id (kept in the scope) and, with JSON lines, set it as the id
+        of the log records written while it runs; give the id and what ``end`` resets."""
         request_id = None
         for name, value in scope["headers"]:
             if name == HEADER:
@@ -86,27 +84,20 @@ class RequestLogMiddleware:
         if request_id is None:
             request_id = f"{self.prefix}-{next(self.numbers):x}"
         scope[REQUEST_ID] = request_id
-        # log records written during the request carry its id (only JSON lines show it)
         token = current_request_id.set(request_id) if self.json_lines else None
-        pair = (HEADER, request_id.encode("ascii"))
-        status = 500  # if the app fails before it answers
-        started = time.perf_counter()
+        return request_id, token
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), pair]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            ended = time.perf_counter()
-            if token is not None:
-                current_request_id.reset(token)
-            self._record(scope, status, ended - started)
-            TALLY.maybe_flush(ended)
+    def end(
+        self,
+        scope: Scope,
+        status: int,
+        seconds: float,
+        token: contextvars.Token[str | None] | None,
+    ) -> None:
+        """Record the answered request: its time, its decisions, its log line."""
+        if token is not None:
+            current_request_id.reset(token)
+        self._record(scope, status, seconds)
 
     def _template(self, scope: Scope) -> str:
         """Give the path template of the route that answered (a plain Starlette route leaves

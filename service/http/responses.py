@@ -9,12 +9,12 @@ the text, an integer beyond 64 bits as its digits, and anything else as its ``re
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _INT64 = (-(2**63), 2**64 - 1)
 
@@ -49,14 +49,19 @@ def writable(value: Any) -> Any:
         return repr(value)
 
 
+def render_json(content: Any) -> bytes:
+    """Give ``content`` as JSON, with dates, sets and paths, and never fail on a value."""
+    try:
+        return orjson.dumps(content, default=_jsonable)
+    except (orjson.JSONEncodeError, TypeError):
+        return orjson.dumps(writable(content))
+
+
 class JSON(JSONResponse):
     """A JSON response that also writes dates, sets and paths, and never fails on a value."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content, default=_jsonable)
-        except (orjson.JSONEncodeError, TypeError):
-            return orjson.dumps(writable(content))
+        return render_json(content)
 
 
 PAGE_POLICY = (
@@ -75,34 +80,38 @@ _SAME_FOR_ALL = [
 ]
 
 
-class SecurityHeadersMiddleware:
-    """Add the headers that keep every answer out of frames, sniffing and other sites' logs."""
+class SecurityHeaders:
+    """The headers that keep every answer out of frames, sniffing and other sites' logs
+    (added by ``service.http.edge``)."""
 
-    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
-        self.app = app
+    def __init__(self, docs_paths: frozenset[str] = frozenset()) -> None:
         self.docs_paths = docs_paths
         # Built once: the headers of a page or API answer, and of the OpenAPI pages.
-        self._page = _headers(PAGE_POLICY)
-        self._docs = _headers(DOCS_POLICY)
+        self.page = _headers(PAGE_POLICY)
+        self.docs = _headers(DOCS_POLICY)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = self._docs if scope["path"] in self.docs_paths else self._page
+    def of(self, path: str) -> list[tuple[bytes, bytes]]:
+        """Give the headers an answer to ``path`` gets."""
+        return self.docs if path in self.docs_paths else self.page
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                if present.isdisjoint(_NAMES):
-                    headers += extra
-                else:  # a route set one of them itself: its value stands
-                    headers += [pair for pair in extra if pair[0] not in present]
-                message = {**message, "headers": headers}
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def with_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+    extra: list[tuple[bytes, bytes]],
+    last: tuple[bytes, bytes],
+) -> list[tuple[bytes, bytes]]:
+    """Give ``headers``, then the security headers ``extra`` but those a route set itself (its
+    value stands), then ``last``."""
+    given = list(headers)
+    for name, _ in given:
+        if name.lower() in _NAMES:
+            present = {n.lower() for n, _ in given}
+            given += [pair for pair in extra if pair[0] not in present]
+            break
+    else:
+        given += extra
+    given.append(last)
+    return given
 
 
 _NAMES = frozenset({name for name, _ in _SAME_FOR_ALL} | {b"content-security-policy"})

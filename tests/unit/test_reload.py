@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from service.api.reloading import Reloader
 from service.app import create_app
 from service.auth import MemoryStore
 from service.auth.store import AuthError, check_key, create_key
@@ -259,6 +260,25 @@ def test_an_old_version_is_freed_once_no_request_holds_it(folder: Path) -> None:
     registry.reload(folder)
     gc.collect()
     assert held() is None
+
+
+def test_an_old_version_is_freed_by_a_reload_although_start_up_froze_the_heap(
+    folder: Path,
+) -> None:
+    registry = Registry()
+    reloader = Reloader(Settings(rules_dir=folder, knowledge_dir=folder.parent / "none"),
+                        registry, PlaybookRegistry())  # fmt: skip
+    reloader.reload()
+    held = weakref.ref(registry.get("price"))
+    gc.freeze()  # as the app's lifespan does after start-up
+    try:
+        (folder / "price.yaml").write_text(rule_text(2))
+        reloader.reload()
+        # no gc.collect(): the app's lifespan froze the heap (gc.freeze), so a replaced version
+        # must hold no reference cycle, or it would stay until the app stops
+        assert held() is None
+    finally:
+        gc.unfreeze()
 
 
 def test_decisions_during_reloads_name_the_version_that_made_them(folder: Path) -> None:

@@ -1,16 +1,17 @@
 """Decision log figures for `make bench`: the cost of one group commit (write + fdatasync) in
 the spool on this disk, how many records one commit carries when many callers wait, and where
-a record's cost goes once it leaves the spool (``write_split``): the flusher's CPU in the
-worker (the Neo4j row, then the driver) and Neo4j's own CPU, per record.
+a logged record's CPU goes (``write_split``): the spool's writer thread, the flusher thread
+(reading the spool, making the Neo4j row, the driver) and Neo4j's own CPU, per record.
 
 The HTTP comparison, decisions per second with the log on versus off in the same run, is in
-``bench.run._http`` (it needs the servers started there); ``write_split`` runs there first, so
-that Neo4j's write path is compiled by its JIT before the servers are loaded, as it is in a
+``bench.run._http`` (it needs the servers started there); ``write_split`` runs there first and
+warms Neo4j's write path until its CPU per record settles (its JIT compiles it), as it is in a
 service that has been running.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import os
 import statistics
@@ -19,12 +20,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from service.decisionlog import queries
-from service.decisionlog.flusher import BATCH
-from service.decisionlog.records import row
-from service.decisionlog.spool import Spool, encode
+from service.decisionlog.flusher import Flusher
+from service.decisionlog.spool import COMMIT_INTERVAL, Spool, encode
 from service.devtools import localneo4j as local
 from service.graph.db import Graph, GraphHandle
 
@@ -48,6 +48,10 @@ RECORD = {
 # The spool's default place is var/spool on the repository's disk: measure there.
 SPOOL_PARENT = Path(__file__).resolve().parents[1] / "var"
 SCHEMA = Path(__file__).resolve().parents[1] / "knowledge" / "schema.cypher"
+# How long the split warms Neo4j's write path at most (see write_split).
+WARM_SECONDS = 90.0
+WARM_SECONDS_QUICK = 20.0
+FLUSH_TIMEOUT = 120.0
 
 
 def _one_caller(spool: Spool, commits: int) -> list[float]:
@@ -103,11 +107,12 @@ def wait_for_flush(graph: Graph, quiet: float = 1.5, limit: float = 180) -> floa
 def decision_log_rows(say: Callable[[str], None], quick: bool) -> list[Row]:
     SPOOL_PARENT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-spool-", dir=SPOOL_PARENT) as tmp:
-        spool = Spool(Path(tmp))
+        spool = Spool(Path(tmp), commit_interval=0.0)  # one commit's own cost, not its pacing
         spool.start()
         try:
             _one_caller(spool, 50)
             times = _one_caller(spool, 500 if quick else 3000)
+            spool.commit_interval = COMMIT_INTERVAL
             rps, per_commit = _many_callers(spool, 32, 2 if quick else 5)
         finally:
             spool.stop()
@@ -133,10 +138,19 @@ def decision_log_rows(say: Callable[[str], None], quick: bool) -> list[Row]:
     ]
 
 
-def _cpu_seconds(pid: int) -> float:
-    """Give the CPU time (user + system, all threads) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """Give the CPU time (user + system) a process (all threads), or one thread of it, used."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu(name: str) -> float:
+    """Give the CPU time the running thread called ``name`` of this process used so far."""
+    for thread in threading.enumerate():
+        if thread.name == name and thread.native_id is not None:
+            return _cpu_seconds(os.getpid(), thread.native_id)
+    raise RuntimeError(f"no thread {name!r} is running")
 
 
 def _local_neo4j_pid() -> int | None:
@@ -149,49 +163,129 @@ def _local_neo4j_pid() -> int | None:
     return status.pid if status.running else None
 
 
-def write_split(graph: Graph, say: Callable[[str], None], rounds: int, quick: bool) -> list[Row]:
-    """Write invoice-approval-sized records to Neo4j as the flusher does (WRITE_DECISIONS in
-    batches of BATCH); give the per-record CPU of the flusher and of Neo4j, best of ``rounds``.
-    """
-    count = 1_000 if quick else 5_000
-    # the constraints and indexes a serving Casewise applies: without them, a MERGE scans
-    GraphHandle(graph, SCHEMA).prepare()
-    pid = _local_neo4j_pid()
-    best = {"row": float("inf"), "driver": float("inf"), "neo4j": float("inf"), "wall": 0.0}
-    for _ in range(max(1, rounds) + 1):  # one more: the first compiles Neo4j's write path
-        tag = f"bench-split-{uuid.uuid4().hex[:8]}"
-        recs = [{**RECORD, "id": f"{tag}-{n}"} for n in range(count)]
-        began = time.process_time()
-        rows = [row(r) for r in recs]
-        made = time.process_time()
+# A worker's request path between two records: about a decision's CPU over HTTP, so that the
+# spool's groups are as large as in a serving worker (16 connections each).
+REQUEST_CPU_SECONDS = 0.0002
+CALLERS = 16
+
+
+def _burn(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def _serve_like(spool: Spool, count: int) -> None:
+    """Commit ``count`` records as one worker's event loop does: CALLERS requests at a time,
+    each deciding (REQUEST_CPU_SECONDS of CPU) and then waiting for its record's commit."""
+    lines = [encode({**RECORD, "id": f"{uuid.uuid4().hex}"}) for _ in range(count)]
+    queue = iter(lines)
+
+    async def caller() -> None:
+        for line in queue:
+            _burn(REQUEST_CPU_SECONDS)
+            await spool.commit([line])
+
+    await asyncio.gather(*(caller() for _ in range(CALLERS)))
+
+
+@dataclass
+class Split:
+    """CPU per record, in µs: the spool's writer thread, the flusher thread, Neo4j."""
+
+    spool: float
+    flusher: float
+    neo4j: float
+    per_commit: float  # records per fsync
+    rate: float  # records/s one flusher wrote
+
+    @property
+    def total(self) -> float:
+        return self.spool + self.flusher + (self.neo4j if self.neo4j == self.neo4j else 0.0)
+
+
+def _one_round(handle: GraphHandle, pid: int | None, count: int, folder: Path) -> Split:
+    """Spool ``count`` records as a worker does, then let a flusher write them to Neo4j."""
+    spool = Spool(folder)
+    spool.start()
+    try:
+        before = _thread_cpu("casewise-spool"), spool.commits
+        asyncio.run(_serve_like(spool, count))
+        spool_cpu = _thread_cpu("casewise-spool") - before[0]
+        commits = spool.commits - before[1]
+        flusher = Flusher(spool, handle)
         neo4j_before = _cpu_seconds(pid) if pid else 0.0
-        wall = time.perf_counter()
-        for start in range(0, count, BATCH):
-            graph.write(queries.WRITE_DECISIONS, rows=rows[start : start + BATCH])
-        wall = time.perf_counter() - wall
-        written = time.process_time()
+        began = time.perf_counter()
+        flusher.start()
+        flusher_before = _thread_cpu("casewise-flusher")
+        deadline = time.monotonic() + FLUSH_TIMEOUT
+        while flusher.written < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the flusher wrote {flusher.written} of {count} records")
+            time.sleep(0.01)
+        flusher_cpu = _thread_cpu("casewise-flusher") - flusher_before
+        wall = time.perf_counter() - began
         neo4j = (_cpu_seconds(pid) - neo4j_before) if pid else float("nan")
-        best["row"] = min(best["row"], (made - began) / count * 1e6)
-        best["driver"] = min(best["driver"], (written - made) / count * 1e6)
-        best["neo4j"] = min(best["neo4j"], neo4j / count * 1e6)
-        best["wall"] = max(best["wall"], count / wall)
-    neo4j_text = f"{best['neo4j']:.0f} µs" if pid else "not measured (NEO4J_URI is not ours)"
+        flusher.stop(5.0)
+    finally:
+        spool.stop()
+        spool.release()
+    return Split(
+        spool=spool_cpu / count * 1e6,
+        flusher=flusher_cpu / count * 1e6,
+        neo4j=neo4j / count * 1e6,
+        per_commit=count / max(1, commits),
+        rate=count / wall,
+    )
+
+
+def write_split(graph: Graph, say: Callable[[str], None], rounds: int, quick: bool) -> list[Row]:
+    """Give where a logged record's CPU goes: the spool's writer thread (records committed as
+    a serving worker does), the flusher thread (reading the spool, the Neo4j row, the driver)
+    and Neo4j (WRITE_DECISIONS), per record, the median of ``rounds`` rounds.
+
+    Neo4j is first warmed until its CPU per record settles (at most WARM_SECONDS): a Neo4j just
+    started spends several times the CPU per record while its JIT compiles the write path,
+    and a service that has been running has it compiled.
+    """
+    count = 2_000 if quick else 5_000
+    pid = _local_neo4j_pid()
+    SPOOL_PARENT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-split-", dir=SPOOL_PARENT) as tmp:
+        handle = GraphHandle(graph, SCHEMA)
+        handle.prepare()  # the constraints and indexes a service applies
+        warm_until = time.monotonic() + (WARM_SECONDS_QUICK if quick else WARM_SECONDS)
+        last = float("inf")
+        while time.monotonic() < warm_until:
+            split = _one_round(handle, pid, count, Path(tmp))
+            settled = pid is not None and abs(split.neo4j - last) <= 0.1 * last
+            last = split.neo4j
+            if settled or pid is None:
+                break
+        splits = [_one_round(handle, pid, count, Path(tmp)) for _ in range(max(1, rounds) + 1)]
+    mid = {
+        name: statistics.median(getattr(s, name) for s in splits)
+        for name in ("spool", "flusher", "neo4j", "per_commit", "rate")
+    }
+    neo4j_text = f"{mid['neo4j']:.0f} µs" if pid else "not measured (NEO4J_URI is not ours)"
+    total = mid["spool"] + mid["flusher"] + (mid["neo4j"] if pid else 0.0)
     say(
-        f"decision log, per record written to Neo4j (batches of {BATCH}, best of {rounds}): "
-        f"flusher {best['row']:.1f} µs making the row + {best['driver']:.1f} µs in the driver; "
-        f"Neo4j CPU {neo4j_text}; one writer {best['wall']:,.0f} records/s"
+        f"decision log, CPU per record (median of {len(splits)} rounds of {count:,}): spool "
+        f"writer {mid['spool']:.0f} µs ({mid['per_commit']:.1f} records per fsync), flusher "
+        f"{mid['flusher']:.0f} µs, Neo4j {neo4j_text}; one flusher {mid['rate']:,.0f} records/s"
     )
     return [
         Row(
-            f"Decision log: flusher CPU per record (row + driver, batches of {BATCH})",
-            f"{best['row'] + best['driver']:.0f} µs",
-            "of which the driver",
-            f"{best['driver']:.0f} µs",
+            "Decision log: CPU per record, spool writer + flusher + Neo4j",
+            f"{total:.0f} µs",
+            "spool / flusher / Neo4j",
+            f"{mid['spool']:.0f} / {mid['flusher']:.0f} / "
+            + (f"{mid['neo4j']:.0f} µs" if pid else "? µs"),
         ),
         Row(
-            "Decision log: Neo4j CPU per record (WRITE_DECISIONS)",
-            neo4j_text,
-            "one writer, records/s",
-            f"{best['wall']:,.0f}",
+            f"Decision log: spool, {CALLERS} callers as a worker serves them",
+            f"{mid['per_commit']:.1f} records per fsync",
+            "one flusher, records/s",
+            f"{mid['rate']:,.0f}",
         ),
     ]

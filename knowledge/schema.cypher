@@ -46,11 +46,14 @@ CREATE INDEX session_expires_at IF NOT EXISTS FOR (n:Session) ON (n.expires_at);
 // Simulation replays a ruleset's logged decisions oldest first (service/simulation/log.py).
 CREATE INDEX routing_decision_ruleset_at IF NOT EXISTS FOR (n:RoutingDecision) ON (n.ruleset, n.at);
 
-// The decision log (service/decisionlog/): GET /v1/decisions filters on ruleset, version and
-// time and lists newest first; each decision is linked to the ruleset version that made it.
+// The decision log (service/decisionlog/): GET /v1/decisions lists newest first by time (a
+// range seek on `at`, filtering on ruleset and version as it goes); each decision is linked to
+// the ruleset version that made it, which counts its decisions. Every decision writes each of
+// these index entries, so there are no others: a ruleset alone is served by (ruleset, at), and
+// no read seeks on version. The single ruleset and version indexes of earlier releases go.
 CREATE INDEX routing_decision_at IF NOT EXISTS FOR (n:RoutingDecision) ON (n.at);
-CREATE INDEX routing_decision_ruleset IF NOT EXISTS FOR (n:RoutingDecision) ON (n.ruleset);
-CREATE INDEX routing_decision_version IF NOT EXISTS FOR (n:RoutingDecision) ON (n.version);
+DROP INDEX routing_decision_ruleset IF EXISTS;
+DROP INDEX routing_decision_version IF EXISTS;
 CREATE CONSTRAINT ruleset_version_hash IF NOT EXISTS FOR (n:RulesetVersion) REQUIRE n.hash IS UNIQUE;
 // Every ruleset and playbook version that served (service/graph/versions.py), listed by name.
 CREATE INDEX ruleset_version_name IF NOT EXISTS FOR (n:RulesetVersion) ON (n.name);

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-# One row per spooled record. The first record written for a decision id wins: a later record
-# with the same id (another caller's, or another input's, under a reused Idempotency-Key) changes
-# nothing, as the node is only set ON CREATE and the rest of the write goes on only for the record
-# that created it (``record_digest``). The same record written twice (a crash between the Neo4j
-# commit and the spool's deletion, or the request path and the flusher) still leaves one decision,
-# one DECIDED_BY and one OPENED, as those MERGE. The case (escalation.case_fields) is created with
-# its decision, also for a decision answered while Neo4j was down. case_outcome / case_closed_at
-# are never touched here.
-WRITE_DECISIONS: LiteralString = """
-UNWIND $rows AS row
-MERGE (d:RoutingDecision {id: row.id})
-ON CREATE SET d += row.props, d += row.out, d.at = datetime(row.at)
+# The writes take one row per record, at most one row per id (``store.write_rows`` keeps the
+# first). The first record written for a decision id wins, whole: nothing of a later record with
+# that id is written (the same record again, after a crash between the Neo4j commit and the
+# spool's deletion; or another node's under a reused Idempotency-Key). So a record written twice
+# leaves one decision, one DECIDED_BY and one OPENED. The case (escalation.case_fields) is
+# created with its decision, also for a decision answered while Neo4j was down. case_outcome and
+# case_closed_at are never touched here.
+#
+# CREATE_DECISIONS is the usual write: every id is new, so each row CREATEs its node and
+# relationships, with no search of the id index first (that search was a third of Neo4j's CPU
+# per record). The unique constraint on RoutingDecision.id makes the transaction fail whole if
+# an id is there already, or is created meanwhile by another writer; then the batch is written
+# with WRITE_DECISIONS, which leaves out the rows whose id is in the graph (and is written again
+# if another writer still creates one of its ids meanwhile).
+_NEW_DECISIONS: LiteralString = """
+CREATE (d:RoutingDecision)
+SET d = row.props, d.at = datetime(row.at)
 WITH d, row
-WHERE d.record_digest = row.props.record_digest
-MERGE (v:RulesetVersion {hash: row.version})
+MERGE (v:RulesetVersion {hash: row.props.version})
 ON CREATE SET v.name = row.props.ruleset, v.kind = 'ruleset'
-MERGE (d)-[:DECIDED_BY]->(v)
+CREATE (d)-[:DECIDED_BY]->(v)
 WITH d, row
 WHERE row.case IS NOT NULL
 MERGE (c:Case {id: row.case.id})
@@ -29,8 +33,15 @@ ON CREATE SET c.type = row.case.type,
               c.opened_at = datetime(row.at),
               c.priority = row.case.priority,
               c.attributes = row.case.attributes
-MERGE (d)-[:OPENED]->(c)
+CREATE (d)-[:OPENED]->(c)
 """
+CREATE_DECISIONS: LiteralString = "UNWIND $rows AS row" + _NEW_DECISIONS
+WRITE_DECISIONS: LiteralString = (
+    """UNWIND $rows AS row
+OPTIONAL MATCH (seen:RoutingDecision {id: row.id})
+WITH row WHERE seen IS NULL"""
+    + _NEW_DECISIONS
+)
 
 _DECISION: LiteralString = """d {.id, .ruleset, .version, .input, .outputs, .values, .fired, .facts,
     .caller, .duration_ms, .case_outcome,

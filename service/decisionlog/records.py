@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,40 +51,31 @@ def _text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def record_digest(rec: Mapping[str, Any]) -> str:
-    """Give the SHA-256 of a record: the same for the same record written again, different for
-    another decision that reuses its id (WRITE_DECISIONS lets only the first one write)."""
-    return hashlib.sha256(orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def row(rec: Mapping[str, Any]) -> dict[str, Any]:
-    """Give the WRITE_DECISIONS row of a spooled record."""
+    """Give the WRITE_DECISIONS row of a spooled record: the node's properties as one map
+    (absent values left out, as Neo4j stores no nulls), its time and the case it opens."""
     outputs = rec.get("outputs") or {}
-    case_id = rec.get("case_id")
-    case = None
-    if case_id:
-        case = escalation.case_fields(outputs, rec["ruleset"], rec["id"])
-        case["id"] = case_id
-    return {
-        "id": rec["id"],
+    decision_id = rec["id"]
+    props = {
+        "id": decision_id,
+        "ruleset": rec["ruleset"],
         "version": rec["version"],
-        "at": rec["at"],
-        "props": {
-            "ruleset": rec["ruleset"],
-            "version": rec["version"],
-            "input": _text(rec.get("input")),
-            "outputs": _text(outputs),
-            "fired": _text(rec.get("fired") or []),
-            "facts": _text(rec.get("facts") or []),
-            # absent (null in Neo4j) for a decision without intermediate values
-            "values": _text(rec["values"]) if rec.get("values") else None,
-            "caller": rec.get("caller"),
-            "duration_ms": rec.get("duration_ms"),
-            "case_opened": bool(rec.get("case_opened")),
-            "case_id": case_id,
-            "record_digest": record_digest(rec),
-        },
-        "out": {OUTPUT_PREFIX + key: scalar_text(value) for key, value in outputs.items()},
-        "case": case,
-        "keyed": bool(rec.get("keyed")),  # its id is in the index of chosen ids
+        "input": _text(rec.get("input")),
+        "outputs": _text(outputs),
+        "fired": _text(rec.get("fired") or []),
+        "facts": _text(rec.get("facts") or []),
+        "caller": rec.get("caller"),
+        "duration_ms": rec.get("duration_ms"),
+        "case_opened": bool(rec.get("case_opened")),
     }
+    if rec.get("values"):  # only a decision with intermediate values has them
+        props["values"] = _text(rec["values"])
+    for key, value in outputs.items():
+        props[OUTPUT_PREFIX + key] = scalar_text(value)
+    case = None
+    case_id = rec.get("case_id")
+    if case_id:
+        props["case_id"] = case_id
+        case = escalation.case_fields(outputs, rec["ruleset"], decision_id)
+        case["id"] = case_id
+    return {"id": decision_id, "at": rec["at"], "props": props, "case": case}

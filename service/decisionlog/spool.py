@@ -5,7 +5,8 @@ the HTTP answer of a decision leaves only after its record is on disk, so an ans
 survives a crash of the process or of Neo4j. One writer thread takes whatever records are
 pending, appends them to the process's current segment file, fsyncs once (group commit) and
 then wakes every caller of that group (asyncio callers through ``loop.call_soon_threadsafe``,
-threads through a ``concurrent.futures.Future``).
+threads through a ``concurrent.futures.Future``). Under load it starts a group commit at most
+every ``COMMIT_INTERVAL`` (3 ms), so that each fsync carries more records.
 
 Segments are ``<ms>-<pid>-<seq>.jsonl`` files in the spool folder. Each segment a process uses
 is held with ``fcntl.flock``; a segment nobody holds (its process crashed, or shut down before
@@ -45,6 +46,11 @@ MAX_SEGMENT_BYTES = 16 * 1024 * 1024
 # at most this much already-written work is read (and merged) again.
 MAX_SEGMENT_SECONDS = 30.0
 READ_CHUNK = 1024 * 1024
+# Under load, group commits start at most this often: a commit that follows the last one
+# sooner first waits out the rest of the interval, gathering the records that come meanwhile,
+# so one fdatasync (about 0.1 ms of kernel CPU here) serves several times as many records. An
+# answer waits at most this much longer; a commit after a quiet spell starts at once.
+COMMIT_INTERVAL = 0.003
 
 
 class SpoolError(CasewiseError):
@@ -89,8 +95,10 @@ class Spool:
         directory: Path,
         max_segment_bytes: int = MAX_SEGMENT_BYTES,
         max_segment_seconds: float = MAX_SEGMENT_SECONDS,
+        commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
         self.directory = directory
+        self.commit_interval = commit_interval
         self.max_segment_bytes = max_segment_bytes
         self.max_segment_seconds = max_segment_seconds
         self._cond = threading.Condition()
@@ -137,13 +145,20 @@ class Spool:
             self._cond.notify()
 
     def _write_loop(self) -> None:
+        started = 0.0  # when the last group commit started
         while True:
             with self._cond:
                 while not self._pending.waiters and not self._stopping:
                     self._cond.wait()
+                stopping = self._stopping
+            pause = started + self.commit_interval - time.monotonic()
+            if pause > 0 and not stopping:
+                time.sleep(pause)  # callers queue meanwhile; notify() finds no one to wake
+            with self._cond:
                 if not self._pending.waiters:
                     return
                 group, self._pending = self._pending, _Pending()
+            started = time.monotonic()
             error = self._write(b"".join(group.data))
             _wake(group.waiters, error)
             self.changed.set()

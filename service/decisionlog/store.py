@@ -1,4 +1,5 @@
-"""Reads of the decision log: one decision, or a filtered page of them, newest first."""
+"""The decision log in Neo4j: its batched write, and the reads of one decision or a filtered
+page of them, newest first."""
 
 from __future__ import annotations
 
@@ -7,17 +8,24 @@ import binascii
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 
+import neo4j
 import orjson
+from neo4j.exceptions import ConstraintError
 
 from service.decisionlog import queries as q
 from service.decisionlog.records import OUTPUT_PREFIX, row, scalar_text
-from service.graph.db import Graph
+from service.graph.db import Graph, GraphError
 from service.graph.models import time_problem
 from service.kernel.errors import CasewiseError
 
 MAX_LIMIT = 500
+# A batch whose ids another writer is creating at the same moment fails whole and is written
+# again, without the ids now there; each retry can only meet ids still being created.
+RACE_ATTEMPTS = 5
+# Set on a record written to Neo4j before it was spooled: the flusher leaves it out.
+IN_GRAPH = "in_graph"
 # The open ends of a time range.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
@@ -140,8 +148,56 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 
 
 def write(graph: Graph, recs: list[dict[str, Any]]) -> None:
-    """Write decision records (and the cases they open) in one transaction, merged on ids."""
-    graph.write(q.WRITE_DECISIONS, rows=[row(r) for r in recs])
+    """Write decision records (and the cases they open) in one transaction; an id already in
+    the log keeps its first decision. Each record is then marked ``IN_GRAPH``, so that when it
+    is spooled after this (the request path of a decision that opens a case), the flusher
+    does not write it again."""
+    write_rows(graph, [row(r) for r in recs])
+    for rec in recs:
+        rec[IN_GRAPH] = True
+
+
+class _Raced(GraphError):
+    """An id of the batch is in the graph already, or was created meanwhile by another writer."""
+
+
+def _run(graph: Graph, query: LiteralString, rows: list[dict[str, Any]]) -> None:
+    """Run one decision write in its own transaction; _Raced when an id was taken."""
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        try:
+            tx.run(query, rows=rows).consume()
+        except ConstraintError as exc:
+            raise _Raced(f"a decision id is taken: {exc.message}") from exc
+
+    try:
+        graph.transaction(work)
+    except GraphError as exc:
+        if isinstance(exc, _Raced) or not isinstance(exc.__cause__, ConstraintError):
+            raise
+        # the constraint may also stop the commit, after the query ran
+        raise _Raced(f"a decision id is taken: {exc.message}") from exc
+
+
+def write_rows(graph: Graph, rows: list[dict[str, Any]]) -> None:
+    """Write WRITE_DECISIONS rows in one transaction: the first row of each id, and only the
+    ids not in the log yet (see queries.CREATE_DECISIONS)."""
+    first: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        first.setdefault(r["id"], r)
+    firsts = list(first.values())
+    try:
+        _run(graph, q.CREATE_DECISIONS, firsts)
+        return
+    except _Raced:
+        pass  # some id is there already: leave those rows out
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            _run(graph, q.WRITE_DECISIONS, firsts)
+            return
+        except _Raced:
+            if attempt == RACE_ATTEMPTS - 1:
+                raise
 
 
 def decision_out(row: dict[str, Any]) -> dict[str, Any]:

@@ -84,8 +84,18 @@ typecheck: install
 
 check: lint typecheck test
 
-bench: install-bench
-	$(BIN)/python -m bench.run
+# The overload run's load generator: vegeta (Go, constant rate), built once into var/tools from
+# the Go module proxy at the pinned version (bench/overload.py names the same one).
+VEGETA_VERSION := v12.12.0
+VEGETA := var/tools/vegeta-$(VEGETA_VERSION)
+$(VEGETA):
+	mkdir -p var/tools/go
+	GOPATH=$(CURDIR)/var/tools/go GOFLAGS=-modcacherw GOBIN=$(CURDIR)/var/tools/bin \
+	  go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
+	mv var/tools/bin/vegeta $@
+
+bench: install-bench $(VEGETA)
+	CASEWISE_BENCH_VEGETA=$(CURDIR)/$(VEGETA) $(BIN)/python -m bench.run
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -1,34 +1,43 @@
 """The overload run of `make bench`: `casewise serve --workers 2` offered 1x, 2x and 4x its
 capacity; goodput, shed requests, and the latency of the admitted ones.
 
-Capacity is measured first: closed-loop clients on 64 connections, decisions answered per
-second. Each level then offers a fixed rate (open loop: request ``i`` is due at ``i / rate``,
-whatever came back) from up to 512 connections, and a request's latency is counted from the
-moment it was due, so a client held up behind a slow answer counts that wait too. Meanwhile
-``GET /healthz`` is asked every 0.1 s on a connection of its own.
+The load comes from vegeta (Go, ``VEGETA_VERSION``; `make bench` installs it into var/tools and
+passes its path in ``CASEWISE_BENCH_VEGETA``), so the client costs the two shared cores far less
+than a Python one did. Capacity is measured first with the same tool, closed loop: 64 workers,
+each sending its next request once the last one was answered; decisions answered per second.
+Each level then offers a constant rate (open loop: request ``i`` is due at ``i / rate``, whatever
+came back) over up to 512 connections, and a request's latency is counted from the moment it
+was due (vegeta's own lateness in sending it is added), so a request held up behind a slow
+answer counts that wait too. Meanwhile a second vegeta asks ``GET /healthz`` ten times a second
+on a connection of its own, as an orchestrator's probe does.
 
 The server is the production setup: the decision log on, its records flushed to a Neo4j (the
 bench's own, or NEO4J_URI's), the default admission bounds; auth is off, so no key's cache
-differs between levels. The load comes from this process (raw HTTP/1.1 on asyncio streams, a
-few tens of microseconds a request), on the same two cores: the capacity it measures is the
-capacity with that client running. Only 127.0.0.1 is a target; every level is bounded in time.
+differs between levels. Everything shares the machine's cores: the capacity is the capacity with
+the client running. Only 127.0.0.1 is a target; every level is bounded in time.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
+import base64
+import csv
+import io
 import json
 import os
+import resource
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.devtools.localneo4j import LOCAL_USER, password
+from service.graph.db import apply_schema
 
 from . import http_load
 from .graph import DATA_DIR as GRAPH_DATA_DIR
+from .graph import SCHEMA as GRAPH_SCHEMA
 from .graph import _graph as bench_graph
 from .report import Row, rate
 
@@ -39,9 +48,17 @@ BODY = json.dumps({"amount": 120, "department": "IT", "vendor": {"risk": "low"}}
 LEVELS = (1, 2, 4)
 CAPACITY_CONNECTIONS = 64
 MOST_CONNECTIONS = 512
+PROBES_PER_SECOND = 10  # /healthz, as an orchestrator's probe
+TIMEOUT_S = 10  # a request not answered by then counts as failed (status 0)
 GOODPUT_TARGET = 0.8  # goodput over capacity at 2x and 4x
 P99_TARGET_MS = 1000.0  # of admitted requests, at every level
 HEALTHZ_TARGET_MS = 100.0
+VEGETA_VERSION = "v12.12.0"  # the Makefile's bench target installs this one
+VEGETA_ENV = "CASEWISE_BENCH_VEGETA"
+INSTALL_HINT = (
+    f"run `make var/tools/vegeta-{VEGETA_VERSION}` (`make bench` does), or put vegeta "
+    f"{VEGETA_VERSION} on PATH, or name it in {VEGETA_ENV}"
+)
 
 
 @dataclass(frozen=True)
@@ -50,9 +67,11 @@ class Level:
 
     offered: float  # requests/s offered
     seconds: float
-    statuses: dict[int, int]
+    statuses: dict[int, int]  # 0: no answer (timeout, connection refused)
     admitted_ms: list[float]  # latencies of the 200s, from when each was due
     healthz_ms: list[float]
+    server_cpu_s: float = 0.0  # CPU the server's processes used meanwhile
+    client_cpu_s: float = 0.0  # CPU vegeta used meanwhile
 
     @property
     def goodput(self) -> float:
@@ -70,112 +89,185 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def _request(port: int, method: str, path: str, body: bytes = b"") -> bytes:
-    head = f"{method} {path} HTTP/1.1\r\nHost: {http_load.HOST}:{port}\r\n"
+def vegeta() -> str:
+    """The vegeta to load with: CASEWISE_BENCH_VEGETA's, else `make bench`'s, else PATH's."""
+    named = os.environ.get(VEGETA_ENV)
+    if named:
+        if not Path(named).is_file():
+            raise http_load.HttpBenchError(f"{VEGETA_ENV}={named} is not a file; {INSTALL_HINT}")
+        return named
+    built = ROOT / "var" / "tools" / f"vegeta-{VEGETA_VERSION}"
+    found = str(built) if built.is_file() else shutil.which("vegeta")
+    if found is None:
+        raise http_load.HttpBenchError(f"vegeta is not installed; {INSTALL_HINT}")
+    return found
+
+
+def _target(port: int, method: str, path: str, body: bytes = b"") -> str:
+    """One vegeta target in its JSON format."""
+    target: dict[str, object] = {"method": method, "url": f"http://{http_load.HOST}:{port}{path}"}
     if body:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    return head.encode() + b"\r\n" + body
+        target["body"] = base64.b64encode(body).decode()
+        target["header"] = {"Content-Type": ["application/json"]}
+    return json.dumps(target)
 
 
-async def _answer(reader: asyncio.StreamReader) -> int:
-    """Read one HTTP/1.1 answer; give its status."""
-    status = int((await reader.readline()).split(b" ", 2)[1])
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return status
+@dataclass(frozen=True)
+class Result:
+    """One answer vegeta saw."""
+
+    due_ns: int  # when it was due, from the attack's start
+    sent_ns: int  # when vegeta sent it, from the attack's start
+    latency_ns: int
+    status: int
 
 
-async def _healthz(port: int, stop: asyncio.Event, took: list[float]) -> None:
-    loop = asyncio.get_running_loop()
-    reader, writer = await asyncio.open_connection(http_load.HOST, port)
-    request = _request(port, "GET", "/healthz")
-    try:
-        while not stop.is_set():
-            started = loop.time()
-            writer.write(request)
-            await writer.drain()
-            await _answer(reader)
-            took.append((loop.time() - started) * 1000)
-            await asyncio.sleep(0.1)  # a probe's period, as an orchestrator's
-    finally:
-        writer.close()
+def _attack(
+    tool: str, folder: Path, name: str, target: str, args: list[str]
+) -> subprocess.Popen[bytes]:
+    """Start one bounded vegeta attack writing its results to ``folder/name.bin``."""
+    targets = folder / f"{name}.json"
+    targets.write_text(target + "\n", encoding="utf-8")
+    command = [
+        tool, "attack", "-format", "json", "-targets", str(targets), "-name", name,
+        "-timeout", f"{TIMEOUT_S}s", "-output", str(folder / f"{name}.bin"), *args,
+    ]  # fmt: skip
+    return subprocess.Popen(command, stderr=subprocess.PIPE)
 
 
-async def _offer(port: int, offered: float | None, seconds: float, connections: int) -> Level:
-    """Offer ``offered`` requests/s for ``seconds`` (None: as fast as ``connections`` go)."""
-    loop = asyncio.get_running_loop()
-    request = _request(port, "POST", PATH, BODY)
-    numbers = itertools.count()
-    start = loop.time() + 0.2
-    end = start + seconds
-    total = int(offered * seconds) if offered else None
-    statuses: dict[int, int] = {}
-    admitted: list[float] = []
-    healthz: list[float] = []
+def _results(tool: str, folder: Path, name: str, offered: float | None) -> list[Result]:
+    """Read an attack's results; ``offered``: the constant rate it kept (None: closed loop)."""
+    encoded = subprocess.run(
+        [tool, "encode", "--to", "csv", str(folder / f"{name}.bin")],
+        capture_output=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    rows = list(csv.reader(io.StringIO(encoded.decode())))
+    if not rows:
+        return []
+    # timestamp (ns), code, latency (ns), bytes out, bytes in, error, body, attack, seq, ...
+    first = min(int(row[0]) for row in rows)
+    out = []
+    for row in rows:
+        sent = int(row[0]) - first
+        due = round(int(row[8]) * 1e9 / offered) if offered else sent
+        out.append(Result(min(due, sent), sent, int(row[2]), int(row[1])))
+    return out
 
-    async def client() -> None:
-        reader, writer = await asyncio.open_connection(http_load.HOST, port)
+
+def group_cpu(leader: int) -> float:
+    """Give the CPU seconds used so far by the processes of ``leader``'s process group."""
+    total = 0
+    for entry in Path("/proc").iterdir():
         try:
-            while True:
-                number = next(numbers)
-                if total is not None:
-                    if number >= total:
-                        return
-                    due = start + number / offered  # type: ignore[operator]
-                    if due > loop.time():
-                        await asyncio.sleep(due - loop.time())  # open loop: keep the rate
-                else:
-                    due = loop.time()
-                    if due >= end:
-                        return
-                writer.write(request)
-                await writer.drain()
-                status = await _answer(reader)
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == 200:
-                    admitted.append((loop.time() - due) * 1000)
-        finally:
-            writer.close()
-
-    stop = asyncio.Event()
-    probe = asyncio.ensure_future(_healthz(port, stop, healthz))
-    await asyncio.gather(*(client() for _ in range(connections)))
-    stop.set()
-    await probe
-    took = max(seconds, loop.time() - start)
-    return Level(offered or 0.0, took, statuses, admitted, healthz)
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # not a process, or gone
+        if int(fields[2]) == leader:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(port: int, seconds: float, say: Callable[[str], None]) -> tuple[float, list[Level]]:
-    """Give the capacity (decisions/s) and the level of each multiple of it in LEVELS."""
-    asyncio.run(_offer(port, None, min(2.0, seconds), CAPACITY_CONNECTIONS))  # warm-up
-    closed = asyncio.run(_offer(port, None, seconds, CAPACITY_CONNECTIONS))
+def _offer(
+    tool: str, port: int, offered: float | None, seconds: float, server: int | None = None
+) -> Level:
+    """Offer ``offered`` requests/s for ``seconds`` (None: as fast as 64 closed-loop workers go);
+    ``server``: the process group whose CPU to count."""
+    if offered:
+        pace = [f"-rate={offered:.0f}/1s", f"-max-connections={MOST_CONNECTIONS}",
+                "-workers=64", "-max-workers=4096"]  # fmt: skip
+    else:
+        pace = ["-rate=0", f"-workers={CAPACITY_CONNECTIONS}",
+                f"-max-workers={CAPACITY_CONNECTIONS}"]  # fmt: skip
+    duration = f"-duration={seconds:g}s"
+    server_cpu = group_cpu(server) if server else 0.0
+    client = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory(prefix="casewise-vegeta-") as tmp:
+        folder = Path(tmp)
+        load = _attack(tool, folder, "load", _target(port, "POST", PATH, BODY), [duration, *pace])
+        probe = _attack(
+            tool, folder, "healthz", _target(port, "GET", "/healthz"),
+            [duration, f"-rate={PROBES_PER_SECOND}/1s", "-workers=1", "-max-connections=1"],
+        )  # fmt: skip
+        for attack in (load, probe):
+            _, err = attack.communicate(timeout=seconds + TIMEOUT_S + 60)
+            if attack.returncode != 0:
+                raise http_load.HttpBenchError(
+                    f"vegeta failed ({attack.returncode}): {err.decode(errors='replace')[-500:]}"
+                )
+        server_cpu = group_cpu(server) - server_cpu if server else 0.0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client_cpu = after.ru_utime + after.ru_stime - client.ru_utime - client.ru_stime
+        results = _results(tool, folder, "load", offered)
+        healthz = _results(tool, folder, "healthz", PROBES_PER_SECOND)
+    statuses: dict[int, int] = {}
+    admitted = []
+    for result in results:
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+        if result.status == 200:
+            admitted.append((result.sent_ns - result.due_ns + result.latency_ns) / 1e6)
+    healthz_ms = [(r.sent_ns - r.due_ns + r.latency_ns) / 1e6 for r in healthz]
+    return Level(offered or 0.0, seconds, statuses, admitted, healthz_ms, server_cpu, client_cpu)
+
+
+def measure(
+    port: int, seconds: float, say: Callable[[str], None], server: int | None = None
+) -> tuple[Level, list[Level]]:
+    """Give the closed-loop level (its goodput is the capacity) and the level of each multiple
+    of the capacity in LEVELS; ``server``: the process group whose CPU to count."""
+    tool = vegeta()
+    _offer(tool, port, None, min(2.0, seconds))  # warm-up
+    closed = _offer(tool, port, None, seconds, server)
     capacity = closed.goodput
-    say(f"  capacity: {capacity:,.0f} decisions/s ({CAPACITY_CONNECTIONS} closed-loop clients)")
+    say(
+        f"  capacity: {capacity:,.0f} decisions/s ({CAPACITY_CONNECTIONS} closed-loop vegeta "
+        f"workers); /healthz p99 {percentile(closed.healthz_ms, 0.99):,.0f} ms"
+    )
     levels = []
     for multiple in LEVELS:
         offered = capacity * multiple
-        level = asyncio.run(_offer(port, offered, seconds, MOST_CONNECTIONS))
+        level = _offer(tool, port, offered, seconds, server)
         levels.append(level)
         say(
             f"  {multiple}x ({offered:,.0f}/s offered): goodput {level.goodput:,.0f}/s, shed "
             f"{level.shed:,.0f}/s, admitted p50 {percentile(level.admitted_ms, 0.5):,.0f} ms "
             f"p99 {percentile(level.admitted_ms, 0.99):,.0f} ms max "
             f"{max(level.admitted_ms, default=0):,.0f} ms; /healthz p99 "
-            f"{percentile(level.healthz_ms, 0.99):,.0f} ms; statuses {level.statuses}"
+            f"{percentile(level.healthz_ms, 0.99):,.0f} ms; statuses {level.statuses}; "
+            f"CPU server {level.server_cpu_s:.1f} s, vegeta {level.client_cpu_s:.1f} s"
         )
-    return capacity, levels
+    return closed, levels
 
 
-def rows(capacity: float, levels: list[Level]) -> list[Row]:
+@dataclass(frozen=True)
+class Costs:
+    """The server's CPU per answered decision and per shed request, and what they allow."""
+
+    decision_s: float  # closed loop: every answer a decision
+    shed_s: float  # at the highest level: what its CPU left after the decisions, per shed one
+    client_s: float  # vegeta's CPU per request, at the highest level
+
+    def ceiling(self, multiple: float) -> float:
+        """Goodput over capacity at ``multiple`` x capacity offered if the server keeps the CPU
+        it had at capacity and every request beyond capacity is shed: (1 - k r) / (1 - r)."""
+        ratio = self.shed_s / self.decision_s
+        return max(0.0, (1 - multiple * ratio) / (1 - ratio)) if ratio < 1 else 0.0
+
+
+def costs(closed: Level, highest: Level) -> Costs | None:
+    """Give the CPU costs measured (None when no CPU was counted or nothing was shed)."""
+    decisions = closed.statuses.get(200, 0)
+    shed = sum(n for status, n in highest.statuses.items() if status in (429, 503))
+    if not decisions or not shed or not closed.server_cpu_s:
+        return None
+    per_decision = closed.server_cpu_s / decisions
+    left = highest.server_cpu_s - highest.statuses.get(200, 0) * per_decision
+    answered = sum(highest.statuses.values()) or 1
+    return Costs(per_decision, max(0.0, left) / shed, highest.client_cpu_s / answered)
+
+
+def rows(closed: Level, levels: list[Level]) -> list[Row]:
     """The results table's rows of an overload run."""
+    capacity = closed.goodput
     out = [Row("overload: capacity (closed loop, decision log on)", rate(capacity))]
     for multiple, level in zip(LEVELS, levels, strict=True):
         name = f"overload {multiple}x ({level.offered:,.0f}/s offered)"
@@ -203,6 +295,18 @@ def rows(capacity: float, levels: list[Level]) -> list[Row]:
                 p99 <= P99_TARGET_MS and healthz <= HEALTHZ_TARGET_MS,
             )
         )
+    measured = costs(closed, levels[-1]) if levels else None
+    if measured is not None:
+        out.append(
+            Row(
+                "overload: server CPU per decision / per shed request; vegeta's per request",
+                f"{measured.decision_s * 1e6:,.0f} / {measured.shed_s * 1e6:,.0f} µs; "
+                f"{measured.client_s * 1e6:,.0f} µs",
+                "goodput ceiling at 2x / 4x from these costs",
+                f"{measured.ceiling(2):.0%} / {measured.ceiling(4):.0%}",
+                "info",
+            )
+        )
     return out
 
 
@@ -228,15 +332,18 @@ def overload_rows(say: Callable[[str], None], quick: bool) -> list[Row]:
             else password(GRAPH_DATA_DIR),
             "NEO4J_DATABASE": graph.database,
         }
+        # once, before the workers start: two of them making the same index at once on an
+        # empty graph fail (Neo4j's EquivalentSchemaRuleAlreadyExists)
+        apply_schema(graph, GRAPH_SCHEMA)
         port = http_load.free_port()
         command = http_load.casewise_command(port, RULES)
         say(
             f"overload: casewise serve --workers {http_load.WORKERS}, decision log on; "
             f"{seconds:g} s per level"
         )
-        with http_load.serving("overload", command, port, PATH, BODY, None, env):
-            capacity, levels = measure(port, seconds, say)
-    return rows(capacity, levels)
+        with http_load.serving("overload", command, port, PATH, BODY, None, env) as server:
+            closed, levels = measure(port, seconds, say, server.process.pid)
+    return rows(closed, levels)
 
 
 if __name__ == "__main__":

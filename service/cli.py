@@ -131,6 +131,8 @@ def serve(
             log_level=settings.log_level.lower(),
             log_config=log_config,
             access_log=not json_logs,  # the JSON line of each request replaces uvicorn's
+            # httptools, answering /healthz and what admission sheds at once (one write, no app)
+            http="service.http.shedding:EdgeProtocol",
             # a worker busy starting (loading rules, on a loaded machine) is not killed as hung
             timeout_worker_healthcheck=30,
         )

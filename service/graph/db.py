@@ -181,14 +181,17 @@ class Graph:
 
     def _run(self, access: str, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         attempts = 0
+        started = time.perf_counter()
 
         @functools.wraps(work)  # keeps a unit_of_work's timeout
         def counted(tx: neo4j.ManagedTransaction) -> T:
             nonlocal attempts
             attempts += 1  # the driver calls it again after a transient error
+            if attempts == 1:  # the pool gave a connection and the transaction has begun
+                metrics.GRAPH_ACQUIRE_SECONDS.labels(access).observe(time.perf_counter() - started)
             return work(tx)
 
-        started = time.perf_counter()
+        metrics.GRAPH_SESSIONS_IN_USE.inc()
         try:
             with self.driver.session(database=self.database) as session:
                 if access == "read":
@@ -199,6 +202,7 @@ class Graph:
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
             raise _translate(exc, self.uri) from exc
         finally:
+            metrics.GRAPH_SESSIONS_IN_USE.dec()
             metrics.GRAPH_SECONDS.labels(access).observe(time.perf_counter() - started)
             metrics.GRAPH_TRANSACTIONS.labels(access).inc()
             if attempts > 1:
@@ -318,11 +322,20 @@ def schema_statements(path: Path) -> list[str]:
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
+SAME_SCHEMA_RULE = "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists"
+
+
 def apply_schema(graph: Graph, path: Path) -> int:
     """Run every statement of the schema file (each ``IF NOT EXISTS``); give their number."""
     statements = schema_statements(path)
     for statement in statements:
-        # The schema file is authored content shipped with the service, not user input.
-        graph.write(statement)  # type: ignore[arg-type,unused-ignore]
+        try:
+            # The schema file is authored content shipped with the service, not user input.
+            graph.write(statement)  # type: ignore[arg-type,unused-ignore]
+        except GraphError as exc:
+            # Another process (a second worker starting on an empty graph) made the same index
+            # or constraint at the same moment: IF NOT EXISTS does not cover that race.
+            if SAME_SCHEMA_RULE not in exc.message:
+                raise
     log.info("graph schema applied: %d statement(s) from %s", len(statements), path)
     return len(statements)

@@ -43,10 +43,25 @@ EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 """Paths answered whatever the load: the probes and the metrics."""
 RETRY_AFTER = "1"
 """Seconds a shed client is told to wait: a worker's queue turns over well within it."""
+LAG_TICK_S = 0.01
+"""How often a worker's event loop notes how late it runs (``Admission.lag``)."""
 
 
 class Admission:
-    """The slots of one worker: how many requests are in, and who waits for one, in order."""
+    """The slots of one worker: how many requests are in, who waits for one, in order, and how
+    late the worker's event loop runs.
+
+    A request reaches the app only when the event loop reads it from its socket: while the loop
+    runs late, every request has already waited about that long (its ``lag``) in the kernel's
+    buffers, where no count of the app's can see it. So a request that finds no free slot may
+    wait for one only what is left of the queue timeout after that lag, and none at all once
+    the lag is over the timeout (a CoDel-like rule: shed on the time waited, not on counts
+    alone). An admitted request has then waited at most about the queue timeout before it runs,
+    socket included, whenever the lag is under it.
+    """
+
+    of_worker: Admission | None = None
+    """The admission of this process's app, the last one made (service.http.shedding asks it)."""
 
     def __init__(self, max_in_flight: int, max_queue: int, queue_timeout_s: float) -> None:
         self.max_in_flight = max_in_flight
@@ -54,6 +69,19 @@ class Admission:
         self.queue_timeout_s = queue_timeout_s
         self.in_flight = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
+        self.lag = 0.0  # seconds the event loop ran late at its last tick
+        self._watched: asyncio.AbstractEventLoop | None = None
+        Admission.of_worker = self
+
+    def refuses_at_once(self) -> str | None:
+        """Give the reason a request arriving now would be shed without waiting, or None."""
+        if self.in_flight < self.max_in_flight and not self.waiting:
+            return None
+        if len(self.waiting) >= self.max_queue:
+            return "queue-full"
+        if self._watched is not None and self.lag >= self.queue_timeout_s:
+            return "queue-timeout"
+        return None
 
     async def enter(self) -> str | None:
         """Take a slot, waiting in the queue if need be; give why not (a shed reason) or None."""
@@ -63,9 +91,13 @@ class Admission:
         if len(self.waiting) >= self.max_queue:
             return "queue-full"
         loop = asyncio.get_running_loop()
+        self.watch(loop)
+        budget = self.queue_timeout_s - self.lag  # the rest was spent in the socket
+        if budget <= 0:
+            return "queue-timeout"
         slot: asyncio.Future[None] = loop.create_future()
         self.waiting.append(slot)
-        expiry = loop.call_later(self.queue_timeout_s, _expire, slot)
+        expiry = loop.call_later(budget, _expire, slot)
         try:
             await slot  # a leaving request hands its slot over (``leave``)
         except TimeoutError:
@@ -89,6 +121,20 @@ class Admission:
                 slot.set_result(None)
                 return
         self.in_flight -= 1
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Note how late ``loop`` runs, every LAG_TICK_S from now on (started once per loop, at
+        the first request that finds the slots taken: an idle worker pays nothing)."""
+        if self._watched is not loop:
+            self._watched = loop
+            due = loop.time() + LAG_TICK_S
+            loop.call_at(due, self._tick, loop, due)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        now = loop.time()
+        self.lag = max(0.0, now - due)
+        if self._watched is loop:
+            loop.call_at(now + LAG_TICK_S, self._tick, loop, now + LAG_TICK_S)
 
 
 def _expire(slot: asyncio.Future[None]) -> None:
@@ -154,7 +200,7 @@ class AdmissionMiddleware:
             await page(scope, receive, send)
             return
         count_error("overloaded", 503)
-        await send(start)
+        await send(dict(start))  # a copy: an outer layer may set its headers on the message
         await send(body)
 
 

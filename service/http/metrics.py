@@ -173,6 +173,7 @@ class Sampler:
         TALLY.flush_soon()
         metrics.IN_FLIGHT.set(self.admission.in_flight)
         metrics.QUEUED.set(len(self.admission.waiting))
+        metrics.EVENT_LOOP_LAG.set(self.admission.lag)
         decision_log = getattr(self.state, "decision_log", None)
         pending, lag = spool_backlog(decision_log) if decision_log is not None else (0, 0.0)
         metrics.SPOOL_PENDING.set(pending)

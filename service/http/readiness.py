@@ -5,9 +5,10 @@ decision records Neo4j has not taken (a load balancer should send new work elsew
 flusher catches up), or while the configured Neo4j does not answer (case work cannot be done).
 Without ``NEO4J_URI`` there is no case work to do, so the graph is not checked.
 
-The graph is asked on a thread of its own, at most every ``CHECK_SECONDS``; ``/readyz`` waits
-for that answer at most ``WAIT_SECONDS`` and otherwise reports the last one, so the probe
-answers within 100 ms even while Neo4j hangs or the worker is busy.
+The graph is asked on a thread of its own, at most every ``CHECK_SECONDS``. Once it has
+answered, ``/readyz`` reports the last answer (at most that old) without waiting for the next
+one; only the very first answer is waited for, at most ``WAIT_SECONDS``. So the probe costs no
+more than the event loop's own lag even while Neo4j hangs or the worker is overloaded.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class GraphProbe:
             self._pending = self._threads.submit(self._ask, handle)
         pending = self._pending
         if pending is not None:
-            await asyncio.wait([asyncio.wrap_future(pending)], timeout=WAIT_SECONDS)
+            if self.reachable is None:  # nothing known yet: worth a short wait
+                await asyncio.wait([asyncio.wrap_future(pending)], timeout=WAIT_SECONDS)
             if pending.done():
                 self._pending = None
         if self.reachable is None and not handle.ready:

@@ -44,7 +44,8 @@ ERRORS = Counter(
 )
 SHED = Counter(
     "casewise_shed_requests",
-    "Requests refused by admission control, by reason (queue-full, queue-timeout: 503; "
+    "Requests refused by admission control, by reason (queue-full, queue-timeout: 503, the "
+    "latter also when the worker's event loop already ran later than the queue timeout; "
     "key-rate: 429).",
     ["reason"],
 )
@@ -56,6 +57,12 @@ IN_FLIGHT = Gauge(
 QUEUED = Gauge(
     "casewise_queued_requests",
     "Requests waiting for a slot in a worker (sampled).",
+    multiprocess_mode="liveall",
+)
+EVENT_LOOP_LAG = Gauge(
+    "casewise_event_loop_lag_seconds",
+    "How late a worker's event loop ran at its last 10 ms tick: about how long a request waits "
+    "unread in its socket (sampled; 0 until the worker's slots were first all taken).",
     multiprocess_mode="liveall",
 )
 RECOMMEND_SECONDS = Histogram(
@@ -103,6 +110,19 @@ GRAPH_RETRIES = Counter(
 GRAPH_SECONDS = Histogram(
     "casewise_graph_transaction_seconds",
     "Time of one managed Neo4j transaction, retries included, by access.",
+    ["access"],
+    buckets=SLOW,
+)
+GRAPH_SESSIONS_IN_USE = Gauge(
+    "casewise_graph_sessions_in_use",
+    "Neo4j sessions a worker has open, each holding (or waiting for) a pooled connection "
+    "(the driver's pool is not exposed, so Casewise counts at its own layer).",
+    multiprocess_mode="livesum",
+)
+GRAPH_ACQUIRE_SECONDS = Histogram(
+    "casewise_graph_acquire_seconds",
+    "Time from opening a session to the start of its transaction's work: a connection taken "
+    "from the driver's pool (or opened) and the transaction begun, by access.",
     ["access"],
     buckets=SLOW,
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,6 +99,42 @@ def test_server_is_checked_and_schema_applies_twice(graph: Graph) -> None:
     assert apply_schema(graph, SCHEMA) == apply_schema(graph, SCHEMA) > 10
     names = {r["name"] for r in graph.read("SHOW CONSTRAINTS YIELD name RETURN name")}
     assert {"case_id", "party_id", "event_id", "bank_account_value"} <= names
+
+
+def test_workers_starting_together_on_an_empty_graph_all_apply_the_schema(
+    graph: Graph, tmp_path: Path
+) -> None:
+    # `casewise serve --workers 2` on an empty Neo4j: each worker applies the schema at once;
+    # IF NOT EXISTS does not stop two of them creating the same index at the same moment
+    tag = uuid.uuid4().hex[:8]
+    schema = tmp_path / "schema.cypher"
+    schema.write_text(
+        f"CREATE INDEX race_{tag} IF NOT EXISTS FOR (n:Race{tag}) ON (n.x);\n"
+        f"CREATE CONSTRAINT race_id_{tag} IF NOT EXISTS\n"
+        f"FOR (n:RaceId{tag}) REQUIRE n.id IS UNIQUE;\n"
+    )
+    start = threading.Barrier(4)
+    failures: list[Exception] = []
+
+    def worker() -> None:
+        start.wait()
+        try:
+            apply_schema(graph, schema)
+        except Exception as exc:  # noqa: BLE001 - every failure is the finding
+            failures.append(exc)
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        names = {r["name"] for r in graph.read("SHOW INDEXES YIELD name RETURN name")}
+        assert {f"race_{tag}", f"race_id_{tag}"} <= names
+    finally:
+        graph.write(f"DROP INDEX race_{tag} IF EXISTS")
+        graph.write(f"DROP CONSTRAINT race_id_{tag} IF EXISTS")
 
 
 def test_same_payload_twice_changes_nothing(graph: Graph, p: str) -> None:

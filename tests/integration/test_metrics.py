@@ -84,6 +84,8 @@ def test_every_worker_reports_its_process(server: httpx.Client) -> None:
     samples = scrape(server)
     pids = {labels["pid"] for labels, _ in samples["casewise_process_resident_memory_bytes"]}
     assert len(pids) == 2, samples["casewise_process_resident_memory_bytes"]
+    lags = samples["casewise_event_loop_lag_seconds"]
+    assert {labels["pid"] for labels, _ in lags} == pids and all(0 <= v < 60 for _, v in lags)
     assert all(v > 0 for _, v in samples["casewise_process_cpu_seconds"])
 
 
@@ -103,3 +105,16 @@ def test_errors_by_code_and_the_decision_log_and_graph_series(server: httpx.Clie
     assert total(samples, "casewise_flush_batch_records_sum") >= 1
     for gauge in ("casewise_spool_pending_bytes", "casewise_flusher_lag_seconds"):
         assert len(samples[gauge]) == 2, samples[gauge]  # one per worker
+
+
+def test_a_graph_read_shows_in_the_session_series(server: httpx.Client) -> None:
+    # The driver keeps its pool to itself: Casewise counts sessions and their acquire time.
+    before = total(scrape(server), "casewise_graph_acquire_seconds_count", access="read")
+    answer = server.get("/v1/cases/metrics-test-no-such-case")
+    assert answer.status_code == 404, answer.text  # the graph was asked, and said no such case
+    samples = scrape(server)
+    assert total(samples, "casewise_graph_acquire_seconds_count", access="read") > before
+    assert total(samples, "casewise_graph_acquire_seconds_sum", access="read") > 0
+    in_use = samples["casewise_graph_sessions_in_use"]
+    assert len(in_use) == 1, in_use  # summed over the live workers
+    assert 0 <= in_use[0][1] <= 2 * 100  # at most the driver's pool of each worker

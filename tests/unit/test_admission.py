@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 
 from service.http.admission import Admission, KeyRate
+from service.settings import Settings
+from tests.auth import make_client
+from tests.fixtures import RULES
 
 
 def test_requests_beyond_the_slots_wait_in_order_and_get_the_slot_handed_over() -> None:
@@ -44,6 +49,57 @@ def test_a_full_queue_sheds_at_once_and_a_long_wait_sheds_after_the_timeout() ->
     assert asyncio.run(scenario()) == ("queue-full", "queue-timeout")
 
 
+def test_a_request_read_late_by_a_lagging_loop_is_shed_at_once_instead_of_queued() -> None:
+    async def scenario() -> tuple[str | None, float, int]:
+        admission = Admission(max_in_flight=1, max_queue=4, queue_timeout_s=0.05)
+        loop = asyncio.get_running_loop()
+        assert await admission.enter() is None  # the one slot
+        admission.watch(loop)
+        time.sleep(0.12)  # the worker's loop is held up, so requests wait unread in sockets
+        for _ in range(3):  # the overdue tick runs in the iteration that reads the requests
+            await asyncio.sleep(0)
+        lag = admission.lag
+        started = time.monotonic()
+        shed = await admission.enter()  # it has waited longer than the queue timeout already
+        waited = time.monotonic() - started
+        assert waited < 0.01 and not admission.waiting  # refused without waiting in the queue
+        # Once the loop keeps time again, a request waits in the queue for a slot as before.
+        deadline = time.monotonic() + 5
+        while admission.lag > 0.02 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        waiter = asyncio.ensure_future(admission.enter())
+        await asyncio.sleep(0)
+        queued = len(admission.waiting)
+        admission.leave()
+        assert await waiter is None
+        return shed, lag, queued
+
+    shed, lag, queued = asyncio.run(scenario())
+    assert shed == "queue-timeout"
+    assert lag >= 0.05, lag
+    assert queued == 1
+
+
+def test_the_connection_is_told_to_refuse_only_what_admission_would_refuse_at_once() -> None:
+    async def scenario() -> list[str | None]:
+        admission = Admission(max_in_flight=1, max_queue=1, queue_timeout_s=0.05)
+        told = [admission.refuses_at_once()]  # a free slot
+        assert await admission.enter() is None
+        told.append(admission.refuses_at_once())  # slot taken, room in the queue, no lag
+        waiter = asyncio.ensure_future(admission.enter())
+        await asyncio.sleep(0)
+        told.append(admission.refuses_at_once())  # and now the queue is full
+        admission.leave()
+        assert await waiter is None
+        time.sleep(0.12)  # the loop falls behind by more than the queue timeout
+        for _ in range(3):
+            await asyncio.sleep(0)
+        told.append(admission.refuses_at_once())
+        return told
+
+    assert asyncio.run(scenario()) == [None, None, "queue-full", "queue-timeout"]
+
+
 def test_a_waiter_that_goes_away_leaves_the_queue_and_loses_no_slot() -> None:
     async def scenario() -> int:
         admission = Admission(max_in_flight=1, max_queue=4, queue_timeout_s=5)
@@ -68,3 +124,19 @@ def test_a_key_over_its_rate_is_told_when_to_come_back() -> None:
     wait = rate.retry_after("erp")
     assert wait is not None and 1 <= wait <= 60
     assert rate.retry_after("crm") is None  # another key has its own count
+
+
+def test_every_shed_answer_carries_its_headers_once(tmp_path: Path) -> None:
+    # The 503's messages are made once; the layers around admission must not pile onto them.
+    settings = Settings(rules_dir=RULES, watch="off", spool_dir=tmp_path, neo4j_uri=None)
+    with make_client(settings) as client:
+        admission = client.app.state.admission  # type: ignore[attr-defined]
+        admission.in_flight, admission.max_queue = admission.max_in_flight, 0
+        for _ in range(3):
+            answer = client.post("/v1/decisions/invoice-approval", json={"amount": 1})
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "overloaded"
+            names = [name.lower() for name, _ in answer.headers.raw]
+            assert names.count(b"x-request-id") == 1, names
+            assert names.count(b"retry-after") == 1 and names.count(b"x-frame-options") == 1
+        admission.in_flight = 0

@@ -3,10 +3,15 @@ and /healthz stays alive meanwhile."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from service.engine import Registry
+from service.graph.db import Graph, GraphHandle
+from service.http.readiness import GraphProbe
 from service.settings import Settings
 from tests.auth import make_client
 from tests.fixtures import RULES
@@ -60,3 +65,29 @@ def test_ready_with_no_graph_configured(rules_registry: Registry, tmp_path: Path
     settings = Settings(rules_dir=RULES, watch="off", spool_dir=tmp_path, neo4j_uri=None)
     with make_client(settings, rules_registry) as client:
         assert client.get("/readyz").json() == {"status": "ready", "rulesets": 2}
+
+
+def test_a_known_graph_answer_is_given_without_waiting_for_the_next_check(
+    tmp_path: Path,
+) -> None:
+    # A re-check runs on the probe's thread; /readyz must not wait for it on a busy worker.
+    with socket.socket() as silent:  # takes connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        graph = Graph.open(f"bolt://127.0.0.1:{port}", "neo4j", "unused", "neo4j")
+        handle = GraphHandle(graph, tmp_path / "schema.cypher")
+        probe = GraphProbe()
+        probe.reachable = True  # it answered before; that answer is now due for a re-check
+        check = probe.check(handle)
+        with pytest.raises(StopIteration) as answered:
+            check.send(None)  # done at its first step: it never suspended to wait
+        assert answered.value.value is True  # the last answer, while the re-check hangs
+        pending = probe._pending
+        assert pending is not None and not pending.done()
+    # The server is gone now: the re-check fails and the next /readyz will say so.
+    try:
+        pending.result(timeout=30)
+        assert probe.reachable is False and probe.problem
+    finally:
+        handle.close()

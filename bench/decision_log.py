@@ -163,6 +163,22 @@ def _local_neo4j_pid() -> int | None:
     return status.pid if status.running else None
 
 
+def wait_for_quiet_neo4j(most_seconds: float = 30.0, busy_share: float = 0.1) -> float:
+    """Wait until the bench's own Neo4j uses under ``busy_share`` of a core over half a second
+    (its checkpoint and index sampling after a burst of log writes would otherwise take the
+    cores from the next HTTP measurement); give the seconds waited (0 with NEO4J_URI)."""
+    pid = _local_neo4j_pid()
+    began = time.monotonic()
+    if pid is None:
+        return 0.0
+    while time.monotonic() - began < most_seconds:
+        before = _cpu_seconds(pid)
+        time.sleep(0.5)
+        if _cpu_seconds(pid) - before < busy_share * 0.5:
+            break
+    return time.monotonic() - began
+
+
 # A worker's request path between two records: about a decision's CPU over HTTP, so that the
 # spool's groups are as large as in a serving worker (16 connections each).
 REQUEST_CPU_SECONDS = 0.0002

@@ -39,7 +39,7 @@ from service.devtools.localneo4j import LOCAL_USER, password
 from service.engine import load_ruleset
 
 from . import http_load, two_nodes
-from .decision_log import decision_log_rows, wait_for_flush, write_split
+from .decision_log import decision_log_rows, wait_for_flush, wait_for_quiet_neo4j, write_split
 from .floor import c_floor
 from .generate import write_ruleset
 from .graph import DATA_DIR as GRAPH_DATA_DIR
@@ -359,6 +359,9 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             for n in range(plan.http_rounds):
                 say(f" round {n + 1}/{plan.http_rounds}")
                 for label, server, route, script in servers:
+                    quiet_in = wait_for_quiet_neo4j()
+                    if quiet_in >= 1:
+                        say(f"  (waited {quiet_in:.1f} s for Neo4j to go quiet)")
                     got = load(server, route, script, label)
                     best[label] = max(best.get(label, 0.0), got)
                     if server is cw and log_off:

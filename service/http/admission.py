@@ -173,7 +173,7 @@ class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, admission: Admission) -> None:
         self.app = app
         self.admission = admission
-        self._shed = {reason: _shed_answer(reason) for reason in ("queue-full", "queue-timeout")}
+        self._shed = {reason: shed_answer(reason) for reason in ("queue-full", "queue-timeout")}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
@@ -195,16 +195,16 @@ class AdmissionMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, reason: str) -> None:
         start, body, error = self._shed[reason]
-        if _wants_page(scope):  # a person in a browser gets the error page
+        if wants_page(scope):  # a person in a browser gets the error page
             page = respond(Request(scope), 503, error, {"Retry-After": RETRY_AFTER})
             await page(scope, receive, send)
             return
         count_error("overloaded", 503)
-        await send(dict(start))  # a copy: an outer layer may set its headers on the message
+        await send(start)  # sent as built once: the edge middleware adds its headers to a copy
         await send(body)
 
 
-def _wants_page(scope: Scope) -> bool:
+def wants_page(scope: Scope) -> bool:
     """Tell whether the client asks for HTML before JSON (as ``prefers_html``, on raw bytes)."""
     for name, value in scope["headers"]:
         if name == b"accept":
@@ -214,7 +214,7 @@ def _wants_page(scope: Scope) -> bool:
     return False
 
 
-def _shed_answer(reason: str) -> tuple[Message, Message, dict[str, Any]]:
+def shed_answer(reason: str) -> tuple[Message, Message, dict[str, Any]]:
     """Give the start and body messages of a 503 for ``reason``, and its error object."""
     why = "its queue is full" if reason == "queue-full" else "no slot freed in time"
     message = (

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.http.admission import EXEMPT, RETRY_AFTER, Admission, _shed_answer, _wants_page
+from service.http.admission import EXEMPT, RETRY_AFTER, Admission, shed_answer, wants_page
 from service.http.errors import count_error
 from service.http.responses import SecurityHeaders
 from service.http.tally import TALLY
@@ -50,7 +50,7 @@ def _answer(status: bytes, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[
 SHED = {
     reason: _answer(
         b"503 Service Unavailable",
-        orjson.dumps({"error": _shed_answer(reason)[2]}),
+        orjson.dumps({"error": shed_answer(reason)[2]}),
         (b"retry-after", RETRY_AFTER.encode()),
     )
     for reason in ("queue-full", "queue-timeout")
@@ -71,7 +71,7 @@ class EdgeProtocol(HttpToolsProtocol):
         admission = Admission.of_worker
         if admission is not None and path not in EXEMPT:
             reason = admission.refuses_at_once()
-            if reason is not None and not _wants_page(scope):
+            if reason is not None and not wants_page(scope):
                 TALLY.count(metrics.SHED, (reason,))
                 count_error("overloaded", 503)
                 self._write(cycle, SHED[reason])

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,20 @@ _WRITTEN = "UPDATE decision_keys SET record = NULL WHERE id = ? AND record IS NO
 def digest(data: Any) -> str:
     """Give the SHA-256 of an input as canonical JSON (key order and spacing do not count)."""
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out another process doing the same: SQLite answers
+    "database is locked" at once there, without its busy timeout (two workers starting)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ class KeyIndex:
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             # WAL: readers never wait for the writer; NORMAL: a commit survives a crash of the
             # process (not of the machine, where the first write in Neo4j still wins).
-            db.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db

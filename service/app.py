@@ -46,9 +46,9 @@ from service.http import uploads
 from service.http.admission import Admission, AdmissionMiddleware, KeyRateMiddleware
 from service.http.edge import EdgeMiddleware
 from service.http.errors import install_error_handlers
+from service.http.logsetup import configure_logging
 from service.http.metrics import Sampler, metrics_route
 from service.http.readiness import GraphProbe
-from service.http.requestlog import JsonFormatter
 from service.http.responses import JSON
 from service.http.templating import STATIC
 from service.recommend.facts import FactLimits, FactQueryError
@@ -328,14 +328,3 @@ def check_playbooks(registry: PlaybookRegistry, handle: GraphHandle) -> None:
         registry.check(handle.graph)
     except (GraphError, FactQueryError) as exc:
         log.error("%s; the fact queries are checked on the first recommendation", exc)
-
-
-def configure_logging(level: str, form: str = "text") -> None:
-    """Send Casewise's log records to stderr at ``level``, as text or JSON lines (once)."""
-    logger = logging.getLogger("casewise")
-    logger.setLevel(level)
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        handler.setFormatter(JsonFormatter() if form == "json" else text)
-        logger.addHandler(handler)

@@ -115,8 +115,8 @@ def serve(
     os.environ[ENV_PREFIX + "RULES_DIR"] = str(settings.rules_dir)
     os.environ[ENV_PREFIX + "HOST"] = settings.host
     os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
+    from service.http.logsetup import json_log_config
     from service.http.metrics import metrics_folder
-    from service.http.requestlog import json_log_config
 
     json_logs = settings.log_format == "json"
     log_config = json_log_config(settings.log_level) if json_logs else uvicorn.config.LOGGING_CONFIG

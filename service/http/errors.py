@@ -16,7 +16,7 @@ errors get the same shape; anything else is a 500 ``internal`` with an error id.
        type
  422   invalid-input       input that does not fit the ruleset's schema, a case payload that
                            does not fit its model or refers to an unknown party, a body that
-                           is not a JSON object or that ``service.api.body.parse_json``
+                           is not a JSON object or that ``service.api.jsonbody.parse_json``
                            refuses (bad UTF-8, a lone surrogate, NaN, a number beyond a double
                            or 64 bits, too deep, a key twice), a path or query string whose
                            escapes are not UTF-8; ``details`` names every bad field

@@ -13,22 +13,22 @@ by the route), and with JSON logs writes one line::
      "caller": "erp", "decision_id": "...", "ruleset": "invoice-approval", "version": "..."}
 
 The per-request work is a header scan, a counter and a few dict updates: the counts go to the
-metrics in bulk (``service.http.tally``).
+metrics in bulk (``service.http.tally``). How log records become JSON lines, and how a process
+sets its logging up: ``service.http.logsetup``.
 """
 
 from __future__ import annotations
 
 import contextvars
-import datetime as dt
 import itertools
 import logging
 import re
 import secrets
 from typing import Any
 
-import orjson
 from starlette.types import Scope
 
+from service.http.logsetup import current_request_id
 from service.http.tally import TALLY, Count, Timing
 from service.kernel import metrics
 
@@ -38,11 +38,6 @@ DECISION = "casewise.decision"
 """Where a decision route leaves what it answered (a decision, or a batch's results)."""
 HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
-
-current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "casewise_request_id", default=None
-)
-"""The id of the request being served (None outside one): log records carry it."""
 
 access_log = logging.getLogger("casewise.access")
 
@@ -189,44 +184,3 @@ def _fields(
             fields["version"] = decisions[0].get("version")
             fields["decision_ids"] = [d.get("id") for d in decisions[:20]]
     return fields
-
-
-class JsonFormatter(logging.Formatter):
-    """Write a log record as one JSON line: time, level, logger, message, the request id."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            line.update(fields)
-        else:
-            request_id = current_request_id.get()
-            if request_id is not None:
-                line["request_id"] = request_id
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str).decode("utf-8")
-
-
-def json_log_config(level: str) -> dict[str, Any]:
-    """Give uvicorn's logging configuration with every line as JSON (its access log off)."""
-    formatter = {"()": f"{__name__}.JsonFormatter"}
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": formatter},
-        "handlers": {"default": handler},
-        "loggers": {
-            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-        },
-    }

@@ -7,12 +7,14 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.graphs import Neo4jServer
 from tests.serving import casewise_serve, served_env
+from tests.tcpproxy import cutting_proxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -75,3 +77,38 @@ def test_each_request_is_one_json_line_an_operator_can_follow(
     lines = [text for text in log.read_text().splitlines() if text.strip()]
     assert lines
     assert all(isinstance(json.loads(text), dict) for text in lines), lines[:5]
+
+
+def test_the_neo4j_driver_s_own_lines_are_json_too(
+    tmp_path: Path, neo4j_server: Neo4jServer, graph_key: str
+) -> None:
+    """The driver logs a connection Neo4j dropped ("Failed to read from defunct connection")
+    through its own logger; with JSON logs that line is JSON too, and the decision still made."""
+    log = tmp_path / "serve.log"
+    where = urlsplit(neo4j_server.uri)
+    assert where.hostname and where.port
+    with cutting_proxy((where.hostname, where.port)) as proxy:
+        env = served_env(neo4j_server) | {
+            "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}",  # bolt: no routing round the proxy
+            "CASEWISE_LOG_FORMAT": "json",
+            "CASEWISE_WATCH": "off",
+        }
+        headers = {"Authorization": f"Bearer {graph_key}"}
+        with (
+            casewise_serve(["--rules", str(RULES)], env, log) as url,
+            httpx.Client(base_url=url, headers=headers, timeout=30) as client,
+        ):
+            assert client.post("/v1/decisions/invoice-approval", json=ROUTINE).status_code == 200
+            assert proxy.cut() > 0  # the server's pooled connections to Neo4j, reset
+            # the decision is logged to Neo4j on a pooled connection: the driver finds it
+            # dropped, says so, and retries on a new one
+            assert client.post("/v1/decisions/invoice-approval", json=ROUTINE).status_code == 200
+            deadline = time.monotonic() + 30
+            while "defunct connection" not in log.read_text(errors="replace"):
+                assert time.monotonic() < deadline, "the driver never met a dropped connection"
+                time.sleep(0.1)
+    lines = [text for text in log.read_text().splitlines() if text.strip()]
+    bare = [text for text in lines if not text.startswith("{")]
+    assert not bare, bare[:5]
+    dropped = [json.loads(t) for t in lines if "defunct connection" in t]
+    assert any(line["logger"].startswith("neo4j") for line in dropped), dropped

@@ -1,5 +1,5 @@
 """parse_json tells a clean body by counting bytes; it must refuse exactly what the walk refuses:
-a key given twice, an integer beyond 64 bits, nesting past MAX_DEPTH (service/api/body.py)."""
+a key given twice, an integer beyond 64 bits, nesting past MAX_DEPTH (service/api/jsonbody.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.api.body import MAX_DEPTH, _checked, parse_json
+from service.api.jsonbody import MAX_DEPTH, _checked, parse_json
 from service.http.errors import ApiError
 
 KEYS = st.sampled_from(["a", "b", "amount", "vendor", "é", 'q"uote', "x:y", "1"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.engine import Registry
-from service.http.requestlog import JsonFormatter
+from service.http.logsetup import JsonFormatter
 from service.settings import Settings
 from tests.auth import make_client
 from tests.fixtures import RULES

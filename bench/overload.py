@@ -11,6 +11,15 @@ was due (vegeta's own lateness in sending it is added), so a request held up beh
 answer counts that wait too. Meanwhile a second vegeta asks ``GET /healthz`` ten times a second
 on a connection of its own, as an orchestrator's probe does.
 
+Both vegetas run at a higher CPU priority than the server (``CLIENT_NICE``, when the bench may
+set it, as root may), at every level alike: they stand for clients on machines of their own,
+and on shared cores a client waiting for a core sends late and stamps late, so the latency it
+reports, and its lateness, would be its own scheduling rather than the server's. The capacity
+is then measured under the same conditions as the levels. Because the server's share of the
+cores still moves with everything else on them, each level also gives its decisions per second
+of the server's CPU against the capacity run's (``Level.per_cpu``): on a shared machine, the
+goodput the server's CPU would allow, whatever share of it the server got.
+
 The server is the production setup: the decision log on, its records flushed to a Neo4j (the
 bench's own, or NEO4J_URI's), the default admission bounds; auth is off, so no key's cache
 differs between levels. Everything shares the machine's cores: the capacity is the capacity with
@@ -53,6 +62,7 @@ TIMEOUT_S = 10  # a request not answered by then counts as failed (status 0)
 GOODPUT_TARGET = 0.8  # goodput over capacity at 2x and 4x
 P99_TARGET_MS = 1000.0  # of admitted requests, at every level
 HEALTHZ_TARGET_MS = 100.0
+CLIENT_NICE = -10  # the load generator's and the probe's priority: clients of their own machines
 VEGETA_VERSION = "v12.12.0"  # the Makefile's bench target installs this one
 VEGETA_ENV = "CASEWISE_BENCH_VEGETA"
 INSTALL_HINT = (
@@ -72,6 +82,7 @@ class Level:
     healthz_ms: list[float]
     server_cpu_s: float = 0.0  # CPU the server's processes used meanwhile
     client_cpu_s: float = 0.0  # CPU vegeta used meanwhile
+    late_ms: tuple[float, ...] = ()  # how late vegeta sent each request (its own scheduling)
 
     @property
     def goodput(self) -> float:
@@ -80,6 +91,11 @@ class Level:
     @property
     def shed(self) -> float:
         return (self.statuses.get(503, 0) + self.statuses.get(429, 0)) / self.seconds
+
+    @property
+    def per_cpu(self) -> float:
+        """Decisions answered per second of the server's CPU (0 when none was counted)."""
+        return self.statuses.get(200, 0) / self.server_cpu_s if self.server_cpu_s else 0.0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -132,7 +148,15 @@ def _attack(
         tool, "attack", "-format", "json", "-targets", str(targets), "-name", name,
         "-timeout", f"{TIMEOUT_S}s", "-output", str(folder / f"{name}.bin"), *args,
     ]  # fmt: skip
-    return subprocess.Popen(command, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, stderr=subprocess.PIPE, preexec_fn=_prioritise)
+
+
+def _prioritise() -> None:
+    """In the client, before it runs: take CLIENT_NICE if allowed, else keep the default."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, CLIENT_NICE)
+    except OSError:
+        pass  # not allowed: the client shares the cores as the server does
 
 
 def _results(tool: str, folder: Path, name: str, offered: float | None) -> list[Result]:
@@ -206,7 +230,10 @@ def _offer(
         if result.status == 200:
             admitted.append((result.sent_ns - result.due_ns + result.latency_ns) / 1e6)
     healthz_ms = [(r.sent_ns - r.due_ns + r.latency_ns) / 1e6 for r in healthz]
-    return Level(offered or 0.0, seconds, statuses, admitted, healthz_ms, server_cpu, client_cpu)
+    late = tuple((r.sent_ns - r.due_ns) / 1e6 for r in results) if offered else ()
+    return Level(
+        offered or 0.0, seconds, statuses, admitted, healthz_ms, server_cpu, client_cpu, late
+    )
 
 
 def measure(
@@ -233,9 +260,16 @@ def measure(
             f"p99 {percentile(level.admitted_ms, 0.99):,.0f} ms max "
             f"{max(level.admitted_ms, default=0):,.0f} ms; /healthz p99 "
             f"{percentile(level.healthz_ms, 0.99):,.0f} ms; statuses {level.statuses}; "
-            f"CPU server {level.server_cpu_s:.1f} s, vegeta {level.client_cpu_s:.1f} s"
+            f"CPU server {level.server_cpu_s:.1f} s, vegeta {level.client_cpu_s:.1f} s; "
+            f"decisions per server CPU s {_share(level.per_cpu, closed.per_cpu)} of capacity's; "
+            f"vegeta late p50/p99 {percentile(list(level.late_ms), 0.5):,.0f}/"
+            f"{percentile(list(level.late_ms), 0.99):,.0f} ms"
         )
     return closed, levels
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.0%}" if whole else "n/a"
 
 
 @dataclass(frozen=True)
@@ -275,8 +309,9 @@ def rows(closed: Level, levels: list[Level]) -> list[Row]:
         goodput_target = GOODPUT_TARGET if multiple > 1 else None
         out.append(
             Row(
-                f"{name}: goodput, shed",
-                f"{rate(level.goodput)}, {level.shed:,.0f} shed/s",
+                f"{name}: goodput, shed; decisions per server CPU s vs capacity's",
+                f"{rate(level.goodput)}, {level.shed:,.0f} shed/s; "
+                f"{_share(level.per_cpu, closed.per_cpu)}",
                 "goodput / capacity",
                 f"{share:.0%}",
                 f">= {goodput_target:.0%}" if goodput_target else "info",

@@ -57,7 +57,9 @@ class Admission:
     wait for one only what is left of the queue timeout after that lag, and none at all once
     the lag is over the timeout (a CoDel-like rule: shed on the time waited, not on counts
     alone). An admitted request has then waited at most about the queue timeout before it runs,
-    socket included, whenever the lag is under it.
+    socket included, whenever the lag is under it. The requests the connection let in and whose
+    tasks have not started yet (``expected``) count as taking slots or queue places, so that a
+    burst read in one turn of the loop is refused there, at a fraction of the app's cost.
     """
 
     of_worker: Admission | None = None
@@ -68,20 +70,34 @@ class Admission:
         self.max_queue = max_queue
         self.queue_timeout_s = queue_timeout_s
         self.in_flight = 0
+        self.expected = 0  # let in at the connection, not yet at the middleware (``expect``)
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.lag = 0.0  # seconds the event loop ran late at its last tick
         self._watched: asyncio.AbstractEventLoop | None = None
         Admission.of_worker = self
 
     def refuses_at_once(self) -> str | None:
-        """Give the reason a request arriving now would be shed without waiting, or None."""
-        if self.in_flight < self.max_in_flight and not self.waiting:
+        """Give the reason a request arriving now would be shed without waiting, or None; the
+        requests expected (let in, not yet at the middleware) count as already in or queued."""
+        taken = self.in_flight + self.expected
+        if taken < self.max_in_flight and not self.waiting:
             return None
-        if len(self.waiting) >= self.max_queue:
+        if len(self.waiting) + max(0, taken - self.max_in_flight) >= self.max_queue:
             return "queue-full"
         if self._watched is not None and self.lag >= self.queue_timeout_s:
             return "queue-timeout"
         return None
+
+    def expect(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Count a request let in at the connection until its task, just created, has taken its
+        first step (which reaches the middleware, and ``enter``, unless a layer before it
+        answers or waits): the requests read in one turn of the loop all reach the app only in
+        the next, so without this count each would be let in against the same free slots."""
+        self.expected += 1
+        loop.call_soon(self._arrived)  # queued after the task's first step
+
+    def _arrived(self) -> None:
+        self.expected -= 1
 
     async def enter(self) -> str | None:
         """Take a slot, waiting in the queue if need be; give why not (a shed reason) or None."""

@@ -10,27 +10,39 @@ later than the queue timeout) it writes a ready-made 503 in one write and skips 
 body, if any, is read and dropped as uvicorn does for any answered request; the connection is
 kept alive. A person asking for an HTML page still goes to the app, for the error page.
 
+A request it lets through counts as expected by admission until its task has taken its first
+step (``Admission.expect``): the requests read in one turn of the event loop all reach the app
+only in the next, so without that count every one of them would pass this check against the
+same stale slots, and the app would refuse most of them itself, at several times the cost.
+
 ``GET /healthz`` is answered the same way, in the loop's callback that read it: the event loop
 runs, so the process is alive. Through the app it would wait for a task of its own, behind every
 request read with it, which on a busy worker is one more turn of the whole loop.
 
-These answers carry the security headers and uvicorn's ``date`` and ``server``, but no
-``X-Request-Id`` and no request log line; the refusals are counted in
+These answers carry what the app's do: the security headers, uvicorn's ``date`` and ``server``,
+the request's ``X-Request-Id`` (the client's, or a new one), its time in
+``casewise_http_request_seconds`` and its log line: the JSON one with JSON logs
+(``service.http.requestlog``), else uvicorn's access line; the refusals are counted in
 ``casewise_shed_requests_total`` and ``casewise_errors_total`` as the app's are.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from service.http.admission import EXEMPT, RETRY_AFTER, Admission, shed_answer, wants_page
 from service.http.errors import count_error
+from service.http.requestlog import HEADER, RequestLog
 from service.http.responses import SecurityHeaders
 from service.http.tally import TALLY
 from service.kernel import metrics
+from service.settings import load_settings
 
 HEALTHZ = "/healthz"
 
@@ -58,35 +70,75 @@ SHED = {
 ALIVE = _answer(b"200 OK", orjson.dumps({"status": "ok"}))
 
 
+@dataclass(frozen=True)
+class _Route:
+    """What the request log reads of a route: its path template (for the metric's label)."""
+
+    path: str
+
+
+HEALTHZ_ROUTE = _Route(HEALTHZ)  # /healthz is counted under its own path, as through the app
+
+
 class EdgeProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, answering /healthz and refusing at once what the worker's
     admission would refuse."""
+
+    request_log: RequestLog | None = None
+    """The request ids, metrics and log lines of this process's answers at the connection."""
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         scope = cycle.scope
         path = scope["path"]
         if path == HEALTHZ and scope["method"] == "GET":
-            self._write(cycle, ALIVE)
+            scope["route"] = HEALTHZ_ROUTE
+            self._write(cycle, 200, ALIVE)
             return
         admission = Admission.of_worker
-        if admission is not None and path not in EXEMPT:
-            reason = admission.refuses_at_once()
-            if reason is not None and not wants_page(scope):
-                TALLY.count(metrics.SHED, (reason,))
-                count_error("overloaded", 503)
-                self._write(cycle, SHED[reason])
-                return
+        if admission is None or path in EXEMPT:
+            super()._start_asgi_task(cycle, app)
+            return
+        reason = admission.refuses_at_once()
+        if reason is not None and not wants_page(scope):
+            TALLY.count(metrics.SHED, (reason,))
+            count_error("overloaded", 503)
+            self._write(cycle, 503, SHED[reason])
+            return
         super()._start_asgi_task(cycle, app)
+        admission.expect(self.loop)  # after the task: its first step runs before the count ends
 
-    def _write(self, cycle: Any, answer: tuple[bytes, bytes]) -> None:
-        """Send ``answer`` as the whole response to ``cycle``'s request, in one write."""
+    def _write(self, cycle: Any, status: int, answer: tuple[bytes, bytes]) -> None:
+        """Send ``answer`` as the whole response to ``cycle``'s request, in one write, with the
+        request's id; time and log it as the app's answers are."""
+        started = time.perf_counter()
+        log = EdgeProtocol.request_log or _request_log()
+        scope = cycle.scope
+        request_id, token = log.begin(scope)
         cycle.response_complete = True  # so the request's body, as it arrives, is dropped
-        status, rest = answer
-        parts = [status]
+        line, rest = answer
+        parts = [line]
         for name, value in self.server_state.default_headers:  # date and server, as uvicorn's
             parts += (name, b": ", value, b"\r\n")
-        parts.append(rest)
+        parts += (HEADER, b": ", request_id.encode("ascii"), b"\r\n", rest)
         self.transport.write(b"".join(parts))
         if not cycle.keep_alive:
             self.transport.close()
         self.on_response_complete()  # the next pipelined request, or the keep-alive timer
+        ended = time.perf_counter()
+        log.end(scope, status, ended - started, token)
+        TALLY.maybe_flush(ended)
+        if self.access_log:  # text logs: uvicorn's access line, as for the app's answers
+            self.access_logger.info(
+                '%s - "%s %s HTTP/%s" %d',
+                get_client_addr(scope),
+                scope["method"],
+                get_path_with_query_string(scope),
+                scope["http_version"],
+                status,
+            )
+
+
+def _request_log() -> RequestLog:
+    """Make this process's request log for answers at the connection (once, at the first)."""
+    log = EdgeProtocol.request_log = RequestLog(load_settings().log_format == "json")
+    return log

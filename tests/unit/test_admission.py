@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
+from typing import Any
 
-from service.http.admission import Admission, KeyRate
+import pytest
+from starlette.types import Receive, Scope, Send
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from service.http.admission import Admission, AdmissionMiddleware, KeyRate
+from service.http.requestlog import RequestLog
+from service.http.shedding import EdgeProtocol
 from service.settings import Settings
 from tests.auth import make_client
 from tests.fixtures import RULES
@@ -140,3 +149,80 @@ def test_every_shed_answer_carries_its_headers_once(tmp_path: Path) -> None:
             assert names.count(b"x-request-id") == 1, names
             assert names.count(b"retry-after") == 1 and names.count(b"x-frame-options") == 1
         admission.in_flight = 0
+
+
+class Transport:
+    """What uvicorn's protocol writes to a connection, kept (an asyncio transport's surface)."""
+
+    def __init__(self) -> None:
+        self.written = b""
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+DECISION = (
+    b"POST /v1/decisions/invoice-approval HTTP/1.1\r\nHost: test\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+)
+
+
+def test_a_burst_read_in_one_turn_is_refused_at_the_connection_beyond_slots_and_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Requests read in one turn of the event loop reach the app only in the next: the ones the
+    # connection lets in must count, or each is let in against the same free slot and the app
+    # refuses them itself, at several times the cost of a refusal at the connection.
+    monkeypatch.setattr(EdgeProtocol, "request_log", RequestLog())
+
+    async def scenario() -> tuple[list[bytes], list[bytes], int, int]:
+        admission = Admission(max_in_flight=1, max_queue=1, queue_timeout_s=5)
+        release = asyncio.Event()
+
+        async def held(scope: Scope, receive: Receive, send: Send) -> None:
+            await release.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+        app = AdmissionMiddleware(held, admission)
+        config = Config(app=app, http=EdgeProtocol, log_level="warning", access_log=False)
+        config.load()
+        state = ServerState()
+        connections = [Transport() for _ in range(4)]
+        for transport in connections:  # four requests read in the same turn
+            protocol = EdgeProtocol(config=config, server_state=state, app_state={})
+            protocol.connection_made(transport)  # type: ignore[arg-type]
+            protocol.data_received(DECISION)
+        at_once = [t.written for t in connections]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        in_app = (admission.in_flight, len(admission.waiting))
+        release.set()
+        deadline = time.monotonic() + 5
+        while not all(t.written for t in connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        return at_once, [t.written for t in connections], *in_app
+
+    at_once, answers, in_flight, waiting = asyncio.run(scenario())
+    # one slot and one place in the queue: the other two are refused before any app runs
+    assert [a[:12] for a in at_once] == [b"", b"", b"HTTP/1.1 503", b"HTTP/1.1 503"]
+    assert (in_flight, waiting) == (1, 1)
+    assert [a[:12] for a in answers] == [b"HTTP/1.1 200"] * 2 + [b"HTTP/1.1 503"] * 2
+    # the refusals carry a request id of their own, as the app's answers do
+    ids = [re.search(rb"\r\nx-request-id: ([^\r]+)\r\n", a) for a in at_once[2:]]
+    assert all(ids) and len({m.group(1) for m in ids if m}) == 2, at_once

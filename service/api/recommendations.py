@@ -81,16 +81,17 @@ def _expert(request: Request, named: str) -> str:
 def get_recommendations(case_id: CaseId, graph: GraphDep, request: Request) -> dict[str, Any]:
     """Give the case's recommended next actions, highest score first, each with its reasons
     in words (what the case shares with which cases and how they ended, the evidence by name
-    and state), its score explained, the facts its rule read and the evidence behind them;
-    none for a closed case."""
+    and state), its score explained, the facts its rule read and the evidence behind them
+    (for a key scoped to rulesets, the ids of cases it may not see, and of what only they
+    have, are null); none for a closed case."""
     check_case(graph, request, case_id)
     registry = _playbooks(request)
     items = recommend(graph, registry, registry.actions, case_id)
-    scope = case_scope(request)
-    if items and not scope.everything:  # a scoped key is told nothing of cases it may not see
-        hidden = reads.out_of_scope(graph, reasons.named_cases(items, case_id), scope)
-        if hidden:  # a playbook is named after its case type
-            reasons.describe(graph, case_id, str(items[0]["playbook"]), items, hidden=hidden)
+    # a scoped key is told nothing of cases it may not see, in words or in ids
+    hidden = reasons.unseen(graph, case_id, items, case_scope(request))
+    if hidden:  # a playbook is named after its case type
+        reasons.describe(graph, case_id, str(items[0]["playbook"]), items, hidden=hidden)
+        reasons.conceal(items, hidden)
     return {"case_id": case_id, "recommendations": items}
 
 

@@ -12,7 +12,10 @@ the nodes the recommendation's evidence names:
   names nothing the words can say more about); ``trigger`` keeps the rule's words;
 - ``score_explained``: how the score came about from the rule's weight and expert decisions.
 
-Cases in ``hidden`` (those a scoped API key may not see) are counted, never named or described.
+Cases in ``hidden`` (those a scoped API key may not see) are counted, never named or described;
+``unseen`` finds them, with the parties, evidence and events that only they hold, and ``conceal``
+blanks their ids in the recommendations' ``evidence`` too: each path or id stays, so it is
+counted, with ``null`` for the id, and so does an identifier that only their parties hold.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 from service.graph.db import Graph
+from service.graph.queries import IN_SCOPE
+from service.graph.reads import CaseScope
 from service.recommend import scoring
 from service.recommend.facts import plain
 
@@ -51,6 +56,26 @@ RETURN c.due_at AS due_at,
   COLLECT { MATCH (o:Case) WHERE o.id IN $ids AND o <> c
             RETURN o {.id, .status, .outcome} } AS cases
 """
+
+
+# Of the given ids, those of cases the caller may not see and of the parties, evidence and events
+# of such cases only (not of this case nor of a case the caller may see); other ids (no such
+# node, an identifier's value) are not among them.
+UNSEEN: LiteralString = (
+    """
+UNWIND $ids AS id
+WITH id, COLLECT {
+    MATCH (c:Case {id: id}) RETURN c
+    UNION MATCH (:Evidence {id: id})-[:SUPPORTS|CONTRADICTS]->(c:Case) RETURN c
+    UNION MATCH (:Event {id: id})-[:IN_CASE]->(c:Case) RETURN c
+    UNION MATCH (:Party {id: id})-[:PARTY_TO]->(c:Case) RETURN c
+  } AS owners
+WHERE owners <> [] AND NONE(c IN owners WHERE c.id = $case_id OR """
+    + IN_SCOPE
+    + """)
+RETURN id
+"""
+)
 
 
 @dataclass
@@ -83,18 +108,48 @@ def named_ids(items: Iterable[Mapping[str, Any]]) -> set[str]:
     return ids
 
 
-def named_cases(items: Iterable[Mapping[str, Any]], case_id: str) -> set[str]:
-    """Give the other cases the recommendations' link paths go to."""
-    cases: set[str] = set()
+def unseen(
+    graph: Graph, case_id: str, items: Iterable[Mapping[str, Any]], scope: CaseScope
+) -> set[str]:
+    """Give the ids the items' evidence names that ``scope`` may not see: other cases out of
+    it, and the parties, evidence and events only such cases have."""
+    ids = sorted(named_ids(items) - {case_id})
+    if scope.everything or not ids:
+        return set()
+    return {str(r["id"]) for r in graph.read(UNSEEN, ids=ids, case_id=case_id, **scope.params())}
+
+
+def conceal_path(nodes: list[dict[str, Any]], hidden: Collection[str]) -> list[dict[str, Any]]:
+    """Give a link path's nodes with a null id for those in ``hidden`` and for the identifiers
+    that only such parties hold on the path."""
+    out = []
+    for n, node in enumerate(nodes):
+        if node.get("kind") in IDENTIFIERS:
+            holders = nodes[max(n - 1, 0) : n] + nodes[n + 1 : n + 2]
+            gone = bool(holders) and all(str(h.get("id")) in hidden for h in holders)
+        else:
+            gone = node.get("id") is not None and str(node["id"]) in hidden
+        out.append({**node, "id": None} if gone else node)
+    return out
+
+
+def conceal(items: Iterable[dict[str, Any]], hidden: Collection[str]) -> None:
+    """Blank, in each item's ``evidence``, the ids in ``hidden`` (``conceal_path`` for paths);
+    every entry stays, so what is hidden is still counted."""
+    if not hidden:
+        return
     for item in items:
-        for found in (item.get("evidence") or {}).values():
-            for entry in found:
-                if isinstance(entry, dict):
-                    cases.update(
-                        str(n["id"]) for n in entry.get("nodes") or [] if n.get("kind") == "Case"
-                    )
-    cases.discard(case_id)
-    return cases
+        evidence: Mapping[str, list[Any]] = item.get("evidence") or {}
+        item["evidence"] = {
+            fact: [
+                None if isinstance(entry, str) and entry in hidden
+                else {**entry, "nodes": conceal_path(list(entry["nodes"]), hidden)}
+                if isinstance(entry, dict) and entry.get("nodes")
+                else entry
+                for entry in found
+            ]
+            for fact, found in evidence.items()
+        }  # fmt: skip
 
 
 def read_context(
@@ -140,10 +195,17 @@ def _party(party: Mapping[str, Any], fallback: str) -> str:
 
 def _shared_through(nodes: list[dict[str, Any]], context: Context) -> str:
     """Give what a link path shares: its identifiers by kind and value, else its first party."""
-    shared = [f"{IDENTIFIERS[n['kind']]} {n['id']}" for n in nodes if n.get("kind") in IDENTIFIERS]
+    nodes = conceal_path(nodes, context.hidden)
+    shared = [
+        f"{IDENTIFIERS[n['kind']]} {n['id']}"
+        for n in nodes
+        if n.get("kind") in IDENTIFIERS and n.get("id") is not None
+    ]
     if shared:
         return " and ".join(dict.fromkeys(shared))
-    party = next((n for n in nodes[1:-1] if n.get("kind") in PARTY_KINDS), None)
+    party = next(
+        (n for n in nodes[1:-1] if n.get("kind") in PARTY_KINDS and n.get("id") is not None), None
+    )
     if party is None:
         return "a party"
     key = str(party.get("id"))
@@ -189,6 +251,8 @@ def explain(rec: Mapping[str, Any], context: Context) -> list[str]:
                 sharing.setdefault(through, []).append(str(nodes[-1].get("id")))
             elif not isinstance(item, str):
                 continue
+            elif item in context.hidden:
+                continue
             elif item in context.evidence:
                 lines.append(_evidence(context.evidence[item]))
             elif item in context.parties:
@@ -201,7 +265,7 @@ def explain(rec: Mapping[str, Any], context: Context) -> list[str]:
                 lines.append(f"{what} on {_day(event.get('at'))}")
             elif item == context.case_id and context.due_at:
                 lines.append(f"the case was due on {_day(context.due_at)}")
-            elif item in context.cases and item not in context.hidden:
+            elif item in context.cases:
                 lines.append(f"case {item} ({case_state(context.cases[item])})")
     shared = [f"shares {through} with {_cases(o, context)}" for through, o in sharing.items()]
     return list(dict.fromkeys(shared + lines))

@@ -19,6 +19,12 @@ off). So a hub identifier shared by thousands of cases costs one bounded read an
 ``LINKED_NOW`` recommendations per write, never thousands. The periodic look marks the cases
 linked to the changed cases it finds the same way, but not those linked to cases it refreshes
 only because a link changed: marks never cascade.
+
+``mark_linked`` reads the links as they are after the write. No write removes a link (parties,
+their roles and identifiers are only ever merged; evidence and events stay with their case), so
+the cases linked before a write are still linked after it. A write that does remove one (a party
+detached, cases unmerged) must read the cases linked before it, in its transaction, and mark
+them too.
 """
 
 from __future__ import annotations

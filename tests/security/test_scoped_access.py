@@ -2,12 +2,15 @@
 
 Against a real ``casewise serve`` on the test Neo4j: a key scoped to one ruleset lists only that
 ruleset, reads and writes only the cases of its ruleset's decisions and the cases it created
-(any other case is a 404, as an unknown one), may act only for an existing expert, and an
-author's decision is a dry run that opens no case and leaves no record.
+(any other case is a 404, as an unknown one), is never told the id of another case in a
+recommendation's evidence, may act only for an existing expert, and an author's decision is a
+dry run that opens no case and leaves no record. The graph is shared and may hold any number of
+other cases: every check is on cases of the test's own.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -67,6 +70,7 @@ def world(
     author = create_key(store, f"{p}author", ["*"], role="author")
     reader = create_key(store, f"{p}reader", ["leave-request"], role="author")
     add_user(store, f"{p}kim", "expert", PASSWORD)
+    add_user(store, f"{p}lee", "expert", PASSWORD)  # holds the cases one test lists
     add_user(store, f"{p}ann", "author", PASSWORD)
     folder = tmp_path_factory.mktemp("scoped")
     env = served_env(neo4j_server) | {
@@ -134,9 +138,23 @@ def test_a_scoped_key_reads_the_cases_of_its_ruleset_and_its_own_only(world: Wor
     for case_id in (world.mine, world.made):
         got = world.scoped.get(f"/v1/cases/{case_id}")
         assert got.status_code == 200, got.text
-    listed = world.scoped.get("/v1/cases", params={"limit": 500}).json()
-    ids = {c["id"] for c in listed["items"]}
-    assert {world.mine, world.made} <= ids and world.other not in ids
+    # Listed: a case of each kind of this test's own, all held by one expert, since the shared
+    # graph may hold more than a page of cases of the ruleset.
+    lee = world.expert.replace("kim", "lee")
+    opened = world.scoped.post(DECIDE, json=FRAUD, headers={"Idempotency-Key": f"{lee}-d"})
+    assert opened.status_code == 200, opened.text
+    mine, made, other = opened.json()["case_id"], f"{world.made}-held", f"{world.other}-held"
+    held = world.star.post(f"/v1/cases/{mine}/assign", json={"assignee": lee})
+    assert held.status_code == 200, held.text
+    for client, case_id in ((world.scoped, made), (world.star, other)):
+        case = a_case(case_id, f"NL{uuid.uuid4().int % 10**10:010d}") | {"assignee": lee}
+        written = client.post("/v1/cases", json={"cases": [case]})
+        assert written.status_code == 200, written.text
+    listed = world.scoped.get("/v1/cases", params={"assignee": lee}).json()
+    assert sorted(c["id"] for c in listed["items"]) == sorted([mine, made])
+    assert listed["total"] == 2
+    everyone = world.star.get("/v1/cases", params={"assignee": lee}).json()
+    assert sorted(c["id"] for c in everyone["items"]) == sorted([mine, made, other])
     assert world.star.get(f"/v1/cases/{world.other}").status_code == 200
     # The reproducer: the scoped key read the other case's bank account and address.
     for path in ("", "/timeline", "/links", "/recommendations", "/similar-actions"):
@@ -247,4 +265,32 @@ def test_similar_actions_never_name_a_case_out_of_the_keys_scope(world: World) -
     scoped = world.scoped.get(f"/v1/cases/{made}/similar-actions")
     assert scoped.status_code == 200, scoped.text
     assert scoped.json()["similar_actions"] == []
+    assert_still_answering(world.url)
+
+
+def test_recommendation_evidence_never_names_a_case_out_of_the_keys_scope(world: World) -> None:
+    account = f"NL{uuid.uuid4().int % 10**10:010d}"
+    mine, ring = f"{world.made}-ring", [f"{world.other}-ring{n}" for n in (1, 2)]
+    for client, case_id in ((world.scoped, mine), (world.star, ring[0]), (world.star, ring[1])):
+        created = client.post("/v1/cases", json={"cases": [a_case(case_id, account)]})
+        assert created.status_code == 200, created.text
+    closed = world.star.post(f"/v1/cases/{ring[0]}/close", json={"outcome": "fraud-confirmed"})
+    assert closed.status_code == 200, closed.text
+
+    def refer(client: httpx.Client) -> dict[str, Any]:
+        got = client.get(f"/v1/cases/{mine}/recommendations")
+        assert got.status_code == 200, got.text
+        found: dict[str, Any] = {r["action"]: r for r in got.json()["recommendations"]}
+        return dict(found["refer-to-siu"])
+
+    told = json.dumps(refer(world.star)["evidence"])
+    assert all(case_id in told and f"{case_id}-p" in told for case_id in ring)
+    # The scoped key: both linked claims counted (a path each, to a case not named), the bank
+    # account its own claim holds shown, neither their ids nor their parties' ids anywhere.
+    scoped = refer(world.scoped)
+    paths = scoped["evidence"]["linked_claims"]
+    assert [path["nodes"][-1] for path in paths] == [{"kind": "Case", "id": None}] * 2
+    assert all(path["nodes"][2] == {"kind": "BankAccount", "id": account} for path in paths)
+    assert not any(case_id in json.dumps(scoped) for case_id in ring)
+    assert scoped["reasons"] == [f"shares bank account {account} with 2 other cases"]
     assert_still_answering(world.url)

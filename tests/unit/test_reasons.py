@@ -8,8 +8,8 @@ from typing import Any
 from service.recommend import scoring
 from service.recommend.reasons import (
     Context,
+    conceal,
     explain,
-    named_cases,
     named_ids,
     rationale,
     score_words,
@@ -109,7 +109,25 @@ def test_the_ids_to_read_are_those_the_evidence_names_but_not_identifier_values(
         {"evidence": {}},
     ]
     assert named_ids(recs) == {"CLM-1", "P-1", "X", "CLM-31", "CLM-1:ev4"}
-    assert named_cases(recs, "CLM-1") == {"CLM-31"}
+
+
+def test_hidden_cases_and_what_only_they_hold_keep_their_place_without_their_ids() -> None:
+    ring = path(("Case", "CLM-1"), ("Person", "P-1"), ("Phone", "+447700900123"),
+                ("Person", "X"), ("Case", "CLM-31"), ("Person", "Y"), ("Email", "y@ex.org"),
+                ("Person", "Z"), ("Case", "CLM-32"))  # fmt: skip
+    recs: list[dict[str, Any]] = [
+        {"evidence": {"linked": [VIA_GARAGE, ring], "cases": ["CLM-31", "CLM-40", "CLM-31:e1"]}}
+    ]
+    unseen = frozenset({"CLM-31", "CLM-32", "X", "Y", "Z", "CLM-31:e1"})
+    conceal(recs, unseen)
+    garage, hidden = recs[0]["evidence"]["linked"]
+    assert garage == VIA_GARAGE
+    # the phone the case's own party holds stays; the e-mail only hidden parties hold does not
+    assert [n["id"] for n in hidden["nodes"]] == ["CLM-1", "P-1", "+447700900123"] + [None] * 6
+    assert recs[0]["evidence"]["cases"] == [None, "CLM-40", None]
+    # the words say no more than the ids
+    line = explain({"evidence": {"linked": [ring]}}, context(hidden=unseen))
+    assert line == ["shares phone +447700900123 with 1 other case"]
 
 
 def test_the_score_is_explained_from_the_decisions_behind_it() -> None:

@@ -6,9 +6,11 @@ in their own process group and stopped with it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -23,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil  # type: ignore[import-untyped]
 
 HOST = "127.0.0.1"
 WORKERS = 2
@@ -191,6 +195,49 @@ class Load:
     requests: int
     latency: str
     errors: str | None
+    server_cpu: list[float] | None = None  # CPU-s of each worker process over the run
+    wrk_cpu: float | None = None  # CPU-s of wrk over the run
+
+    def cpu_per_request(self) -> float | None:
+        """Microseconds of CPU per request, the server's and wrk's (None when not measured)."""
+        if self.server_cpu is None or self.wrk_cpu is None or not self.requests:
+            return None
+        return (sum(self.server_cpu) + self.wrk_cpu) / self.requests * 1e6
+
+    def bunched(self) -> bool:
+        """Tell whether wrk's connections fell mostly on one worker (uvicorn's workers accept
+        from one socket, so a worker can take nearly all of them): a worker used under a
+        quarter of the CPU of the busiest, so the rate is of fewer workers than served."""
+        cpu = self.server_cpu or []
+        return len(cpu) > 1 and min(cpu) < 0.25 * max(cpu)
+
+
+def worker_cpu(server: Server) -> dict[int, float]:
+    """CPU-seconds (user + system) so far of each worker process of ``server`` (uvicorn spawns
+    them; exited threads included, e.g. argon2's), or of the server itself without workers."""
+    found: dict[int, float] = {}
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(server.process.pid)
+        workers = []
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if any("spawn_main" in part for part in child.cmdline()):
+                    workers.append(child)
+        for one in workers or [root]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = one.cpu_times()
+                found[one.pid] = times.user + times.system
+    return found
+
+
+def measured_run(wrk: str, server: Server, url: str, script: Path, seconds: float) -> Load:
+    """``run_wrk`` against ``server``, with the CPU its workers and wrk spent on the run."""
+    before, children = worker_cpu(server), resource.getrusage(resource.RUSAGE_CHILDREN)
+    got = run_wrk(wrk, url, script, seconds=seconds)
+    after, done = worker_cpu(server), resource.getrusage(resource.RUSAGE_CHILDREN)
+    got.server_cpu = [after[pid] - before[pid] for pid in after if pid in before]
+    got.wrk_cpu = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
+    return got
 
 
 def run_wrk(

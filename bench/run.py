@@ -39,7 +39,13 @@ from service.devtools.localneo4j import LOCAL_USER, password
 from service.engine import load_ruleset
 
 from . import http_load, two_nodes
-from .decision_log import decision_log_rows, wait_for_flush, wait_for_quiet_neo4j, write_split
+from .decision_log import (
+    decision_log_rows,
+    records_of,
+    wait_for_flush,
+    wait_for_quiet_neo4j,
+    write_split,
+)
 from .floor import c_floor
 from .generate import write_ruleset
 from .graph import DATA_DIR as GRAPH_DATA_DIR
@@ -297,7 +303,10 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
     ):
         key = create_key(Neo4jStore(graph), "bench", [subject.name])
         # where a logged record's cost goes; first, so Neo4j's write path is warm (JIT-compiled)
-        split_rows = write_split(graph, say, plan.http_rounds, plan.decisions < FULL.decisions)
+        split_rows = write_split(
+            graph, say, plan.http_rounds, plan.decisions < FULL.decisions,
+            records_of(subject, inputs[:200]),
+        )  # fmt: skip
         headers = {"Authorization": f"Bearer {key}"}
         graph_env = {
             # the decision log is on, as in production: the spool in a folder of the run's own,
@@ -314,16 +323,31 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
         single_lua.write_text(http_load.lua_script(singles, headers))
         batch_lua.write_text(http_load.lua_script(batches, headers))
 
+        # CPU per request (the server's workers and wrk's), by label: the least of the rounds.
+        # On a machine shared with other work it compares the two where rates cannot.
+        cpu: dict[str, float] = {}
+
         def load(server: http_load.Server, route: str, script: Path, label: str) -> float:
             url = server.url(route)
             http_load.run_wrk(wrk, url, script, seconds=plan.http_warmup)
-            got = http_load.run_wrk(wrk, url, script, seconds=plan.http_seconds)
-            if got.errors:
-                raise http_load.HttpBenchError(f"{label}: {got.errors}")
-            say(
-                f"  {label:<28} {got.requests_per_second:>10,.0f} requests/s "
-                f"(latency avg {got.latency}, {got.requests:,} requests)"
-            )
+            # A run whose connections bunched on one worker measured one worker, not the two
+            # served (bare or Casewise alike, by chance): it is measured again, twice at most.
+            for _ in range(3):
+                got = http_load.measured_run(wrk, server, url, script, plan.http_seconds)
+                if got.errors:
+                    raise http_load.HttpBenchError(f"{label}: {got.errors}")
+                per_request = got.cpu_per_request()
+                workers = "/".join(f"{c / plan.http_seconds:.2f}" for c in got.server_cpu or [])
+                say(
+                    f"  {label:<28} {got.requests_per_second:>10,.0f} requests/s "
+                    f"(latency avg {got.latency}, {got.requests:,} requests; "
+                    f"CPU {per_request or 0:,.0f} us/request, workers {workers} cores)"
+                    + (" — connections bunched on one worker: again" if got.bunched() else "")
+                )
+                if not got.bunched():
+                    break
+            if per_request:
+                cpu[label] = min(cpu.get(label, per_request), per_request)
             return got.requests_per_second
 
         bare_port, cw_port = http_load.free_port(), http_load.free_port()
@@ -385,6 +409,16 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             )
         )
         log_rows.append(Row("HTTP single, log on / log off", f"{single_rps / off_rps:.0%}"))
+        off_cpu, bare_cpu = cpu.get("Casewise single, log off"), cpu.get("bare FastAPI")
+        if off_cpu and bare_cpu:
+            log_rows.append(
+                Row(
+                    "HTTP CPU per request (workers + wrk), decision log off",
+                    f"{off_cpu:,.0f} us",
+                    "bare's CPU / this",
+                    f"{bare_cpu / off_cpu:.0%}",
+                )
+            )
     return [
         Row("HTTP bare FastAPI (constant JSON)", rate(bare_rps, "requests/s")),
         Row(

@@ -16,10 +16,12 @@ A route with no rule is refused to everyone (deny by default); a path the app do
 still gets its 404 or 405 from the app.
 
 A key that verified is cached by the worker (``KeyCache``, 60 s), so a decision costs no
-Neo4j read and no hash. Revoking, rotating or disabling bumps the store's generation
-(``service.auth.people``); each worker reads it at most every ``GENERATION_SECONDS`` (off the
-event loop) and drops keys verified under an older one, so a revoked key stops working in every
-worker within that bound (at once in the worker that revoked it).
+Neo4j read and no hash; the requests that come with a key while it is being checked (at first,
+and each time its cached check expires) wait for that one check. Revoking, rotating or
+disabling bumps the store's generation (``service.auth.people``); each worker reads it at most
+every ``GENERATION_SECONDS`` (off the event loop) and drops keys verified under an older one, so
+a revoked key stops working in every worker within that bound (at once in the worker that
+revoked it).
 """
 
 from __future__ import annotations
@@ -160,6 +162,10 @@ class AuthMiddleware:
         self.auth = auth
         self.policy = policy
         self._found: dict[tuple[str, str], tuple[Rule, dict[str, Any]]] = {}
+        # keys being checked now, by KeyCache digest: (loop, generation, the check's principal)
+        self._checking: dict[
+            bytes, tuple[asyncio.AbstractEventLoop, int | None, asyncio.Future[Principal | None]]
+        ] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -289,6 +295,39 @@ class AuthMiddleware:
             raise Refused(
                 _unauthenticated(request, True, "it is not of the shape cw_<id>_<secret>")
             )
+        # One check per key at a time: when a cached key expires under load, every request in
+        # flight with it would otherwise look it up and hash it (each hash ~0.1-0.2 s of CPU at
+        # nice 10, so a worker stalled for seconds). Only a success is shared: a request whose
+        # shared check failed is checked, and counted, on its own.
+        digest, loop = KeyCache.digest(key), asyncio.get_running_loop()
+        checking = self._checking.get(digest)
+        if checking is not None and checking[0] is loop and checking[1] == generation:
+            shared = await asyncio.shield(checking[2])
+            if shared is not None:
+                return shared
+        if digest in self._checking:
+            return await self._check_key(request, store, key, parts, generation)
+        check: asyncio.Future[Principal | None] = loop.create_future()
+        self._checking[digest] = (loop, generation, check)
+        principal = None
+        try:
+            principal = await self._check_key(request, store, key, parts, generation)
+            return principal
+        finally:
+            del self._checking[digest]
+            check.set_result(principal)
+
+    async def _check_key(
+        self,
+        request: Request,
+        store: UserStore,
+        key: str,
+        parts: tuple[str, str],
+        generation: int | None,
+    ) -> Principal:
+        """Look the key up and hash its secret (the slow path of ``_key_principal``)."""
+        throttle, client = self.auth.throttle, client_of(request)
+        account = f"key:{parts[0]}"
         try:
             record = await run_in_threadpool(store.find_key, parts[0])
         except GraphError as exc:

@@ -5,8 +5,10 @@ a logged record's CPU goes (``write_split``): the spool's writer thread, the flu
 
 The HTTP comparison, decisions per second with the log on versus off in the same run, is in
 ``bench.run._http`` (it needs the servers started there); ``write_split`` runs there first and
-warms Neo4j's write path until its CPU per record settles (its JIT compiles it), as it is in a
-service that has been running.
+warms Neo4j's write path until its JIT compilers go quiet, as they are in a Neo4j that has been
+running: the bench starts a Neo4j of its own, and for its first ~100,000 records the JVM's C2
+compiler spends 2-4 times the CPU of the writes themselves (a split of 260 µs per record, of
+which the writes were 60-70 µs), on the cores the HTTP measurement shares.
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from service.decisionlog.flusher import Flusher
+from service.decisionlog import store
+from service.decisionlog.flusher import BATCH, Flusher
+from service.decisionlog.records import record, row
 from service.decisionlog.spool import COMMIT_INTERVAL, Spool, encode
 from service.devtools import localneo4j as local
 from service.graph.db import Graph, GraphHandle
 
 from .report import Row
+from .subjects import Subject
 
 # A record as invoice-approval's decisions make them: about 600 bytes.
 RECORD = {
@@ -48,9 +54,20 @@ RECORD = {
 # The spool's default place is var/spool on the repository's disk: measure there.
 SPOOL_PARENT = Path(__file__).resolve().parents[1] / "var"
 SCHEMA = Path(__file__).resolve().parents[1] / "knowledge" / "schema.cypher"
-# How long the split warms Neo4j's write path at most (see write_split).
-WARM_SECONDS = 90.0
-WARM_SECONDS_QUICK = 20.0
+# How long the split warms Neo4j's write path at most (see warm_writes), and when it is warm:
+# over WARM_QUIET_ROUNDS rounds of WARM_RECORDS records in a row, the JVM's compiler threads
+# used at most JIT_QUIET of Neo4j's CPU.
+WARM_SECONDS = 180.0
+WARM_SECONDS_QUICK = 30.0
+WARM_RECORDS = 10_000
+WARM_QUIET_ROUNDS = 2
+JIT_QUIET = 0.15
+# The serving workers (uvicorn --workers 2), each with a flusher writing at once, in
+# transactions as under the HTTP load (a pass's records, every GATHER_SECONDS).
+WRITERS = 2
+WARM_BATCH = BATCH
+# The JVM's JIT compiler threads, by their name as /proc shows it (15 characters).
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
 FLUSH_TIMEOUT = 120.0
 
 
@@ -153,6 +170,18 @@ def _thread_cpu(name: str) -> float:
     raise RuntimeError(f"no thread {name!r} is running")
 
 
+def _jit_seconds(pid: int) -> float:
+    """Give the CPU time the JIT compiler threads of the JVM ``pid`` used so far."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip().startswith(JIT_THREADS):
+                total += _cpu_seconds(pid, int(task.name))
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+    return total
+
+
 def _local_neo4j_pid() -> int | None:
     """Give the pid of the bench's own Neo4j (None with NEO4J_URI: its CPU is not ours to see)."""
     if os.environ.get("NEO4J_URI"):
@@ -214,6 +243,7 @@ class Split:
     neo4j: float
     per_commit: float  # records per fsync
     rate: float  # records/s one flusher wrote
+    jit: float  # of ``neo4j``, its JIT compiler threads
 
     @property
     def total(self) -> float:
@@ -231,6 +261,7 @@ def _one_round(handle: GraphHandle, pid: int | None, count: int, folder: Path) -
         commits = spool.commits - before[1]
         flusher = Flusher(spool, handle)
         neo4j_before = _cpu_seconds(pid) if pid else 0.0
+        jit_before = _jit_seconds(pid) if pid else 0.0
         began = time.perf_counter()
         flusher.start()
         flusher_before = _thread_cpu("casewise-flusher")
@@ -242,6 +273,7 @@ def _one_round(handle: GraphHandle, pid: int | None, count: int, folder: Path) -
         flusher_cpu = _thread_cpu("casewise-flusher") - flusher_before
         wall = time.perf_counter() - began
         neo4j = (_cpu_seconds(pid) - neo4j_before) if pid else float("nan")
+        jit = (_jit_seconds(pid) - jit_before) if pid else float("nan")
         flusher.stop(5.0)
     finally:
         spool.stop()
@@ -252,17 +284,70 @@ def _one_round(handle: GraphHandle, pid: int | None, count: int, folder: Path) -
         neo4j=neo4j / count * 1e6,
         per_commit=count / max(1, commits),
         rate=count / wall,
+        jit=jit / count * 1e6,
     )
 
 
-def write_split(graph: Graph, say: Callable[[str], None], rounds: int, quick: bool) -> list[Row]:
+def records_of(subject: Subject, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give the log records the service makes of ``inputs`` (for warm_writes)."""
+    made = []
+    for data in inputs:
+        decision = subject.ruleset.evaluate(data, today=subject.today).to_dict()
+        made.append(record(decision, data, "bench", None))
+    return made
+
+
+def warm_writes(
+    graph: Graph, pid: int, seconds: float, sample: list[dict[str, Any]] | None = None
+) -> tuple[int, float]:
+    """Write fresh records to Neo4j as the flushers of WRITERS workers do (each transactions of
+    WARM_BATCH, at once) until its JIT compiler threads are quiet (see JIT_QUIET), at most
+    ``seconds``; give the records written and the JIT's share of Neo4j's CPU in the last round.
+
+    The records are ``sample``'s (the records the HTTP load will make), with fresh ids: Neo4j
+    compiles what it meets, and records of other shapes, or one writer at a time, leave parts
+    of the path the service takes to be compiled under the HTTP load.
+    """
+    shapes = sample or [RECORD]
+    deadline = time.monotonic() + seconds
+    written, quiet, share = 0, 0, 1.0
+
+    def write(rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), WARM_BATCH):
+            store.write_rows(graph, rows[start : start + WARM_BATCH])
+
+    with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+        while quiet < WARM_QUIET_ROUNDS and time.monotonic() < deadline:
+            rows = [
+                row({**shapes[n % len(shapes)], "id": uuid.uuid4().hex})
+                for n in range(WARM_RECORDS)
+            ]
+            before = _cpu_seconds(pid), _jit_seconds(pid)
+            parts = [rows[n::WRITERS] for n in range(WRITERS)]
+            for done in [pool.submit(write, part) for part in parts]:
+                done.result()
+            used = _cpu_seconds(pid) - before[0]
+            share = (_jit_seconds(pid) - before[1]) / used if used > 0 else 0.0
+            quiet = quiet + 1 if share <= JIT_QUIET else 0
+            written += len(rows)
+    return written, share
+
+
+def write_split(
+    graph: Graph,
+    say: Callable[[str], None],
+    rounds: int,
+    quick: bool,
+    sample: list[dict[str, Any]] | None = None,
+) -> list[Row]:
     """Give where a logged record's CPU goes: the spool's writer thread (records committed as
     a serving worker does), the flusher thread (reading the spool, the Neo4j row, the driver)
     and Neo4j (WRITE_DECISIONS), per record, the median of ``rounds`` rounds.
 
-    Neo4j is first warmed until its CPU per record settles (at most WARM_SECONDS): a Neo4j just
-    started spends several times the CPU per record while its JIT compiles the write path,
-    and a service that has been running has it compiled.
+    Neo4j is first warmed until its JIT compilers are quiet (warm_writes, at most
+    WARM_SECONDS, with records like ``sample``, see records_of): a Neo4j just started spends
+    several times the CPU per record while its JIT compiles the write path, and a service that
+    has been running has it compiled.
     """
     count = 2_000 if quick else 5_000
     pid = _local_neo4j_pid()
@@ -270,20 +355,24 @@ def write_split(graph: Graph, say: Callable[[str], None], rounds: int, quick: bo
     with tempfile.TemporaryDirectory(prefix="bench-split-", dir=SPOOL_PARENT) as tmp:
         handle = GraphHandle(graph, SCHEMA)
         handle.prepare()  # the constraints and indexes a service applies
-        warm_until = time.monotonic() + (WARM_SECONDS_QUICK if quick else WARM_SECONDS)
-        last = float("inf")
-        while time.monotonic() < warm_until:
-            split = _one_round(handle, pid, count, Path(tmp))
-            settled = pid is not None and abs(split.neo4j - last) <= 0.1 * last
-            last = split.neo4j
-            if settled or pid is None:
-                break
+        if pid is not None:
+            began = time.monotonic()
+            seconds = WARM_SECONDS_QUICK if quick else WARM_SECONDS
+            warmed, share = warm_writes(graph, pid, seconds, sample)
+            say(
+                f"decision log: Neo4j warmed with {warmed:,} records in "
+                f"{time.monotonic() - began:.0f} s (JIT compilers {share:.0%} of its CPU at last)"
+            )
         splits = [_one_round(handle, pid, count, Path(tmp)) for _ in range(max(1, rounds) + 1)]
     mid = {
         name: statistics.median(getattr(s, name) for s in splits)
-        for name in ("spool", "flusher", "neo4j", "per_commit", "rate")
+        for name in ("spool", "flusher", "neo4j", "per_commit", "rate", "jit")
     }
-    neo4j_text = f"{mid['neo4j']:.0f} µs" if pid else "not measured (NEO4J_URI is not ours)"
+    neo4j_text = (
+        f"{mid['neo4j']:.0f} µs (its JIT compilers {mid['jit']:.0f} µs)"
+        if pid
+        else "not measured (NEO4J_URI is not ours)"
+    )
     total = mid["spool"] + mid["flusher"] + (mid["neo4j"] if pid else 0.0)
     say(
         f"decision log, CPU per record (median of {len(splits)} rounds of {count:,}): spool "
@@ -296,7 +385,7 @@ def write_split(graph: Graph, say: Callable[[str], None], rounds: int, quick: bo
             f"{total:.0f} µs",
             "spool / flusher / Neo4j",
             f"{mid['spool']:.0f} / {mid['flusher']:.0f} / "
-            + (f"{mid['neo4j']:.0f} µs" if pid else "? µs"),
+            + (f"{mid['neo4j']:.0f} µs (JIT {mid['jit']:.0f})" if pid else "? µs"),
         ),
         Row(
             f"Decision log: spool, {CALLERS} callers as a worker serves them",

@@ -161,12 +161,30 @@ class _Raced(GraphError):
     """An id of the batch is in the graph already, or was created meanwhile by another writer."""
 
 
-def _run(graph: Graph, query: LiteralString, rows: list[dict[str, Any]]) -> None:
+def by_version(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give the ``$versions`` of WRITE_DECISIONS: the rows grouped by the ruleset version that
+    made them (its hash, and the ruleset named by the first of its rows), by hash, so that
+    writers at once take the locks of the versions they share in one order."""
+    versions: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        props = r["props"]
+        group = versions.get(props["version"])
+        if group is None:
+            group = versions[props["version"]] = {
+                "hash": props["version"],
+                "ruleset": props["ruleset"],
+                "rows": [],
+            }
+        group["rows"].append(r)
+    return [versions[h] for h in sorted(versions)]
+
+
+def _run(graph: Graph, query: LiteralString, versions: list[dict[str, Any]]) -> None:
     """Run one decision write in its own transaction; _Raced when an id was taken."""
 
     def work(tx: neo4j.ManagedTransaction) -> None:
         try:
-            tx.run(query, rows=rows).consume()
+            tx.run(query, versions=versions).consume()
         except ConstraintError as exc:
             raise _Raced(f"a decision id is taken: {exc.message}") from exc
 
@@ -185,7 +203,7 @@ def write_rows(graph: Graph, rows: list[dict[str, Any]]) -> None:
     first: dict[str, dict[str, Any]] = {}
     for r in rows:
         first.setdefault(r["id"], r)
-    firsts = list(first.values())
+    firsts = by_version(list(first.values()))
     try:
         _run(graph, q.CREATE_DECISIONS, firsts)
         return

@@ -8,6 +8,7 @@ with its case, which the flusher must not write again.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import uuid
@@ -182,3 +183,26 @@ def test_the_flusher_leaves_out_what_the_request_path_wrote_and_writes_a_backlog
     assert BATCH < batches[0] <= MAX_BATCH and sum(batches) == len(backlog)
     got = landed(graph, [r["id"] for r in backlog])
     assert {r["nodes"] for r in got.values()} == {1}
+
+
+def test_a_batch_of_two_ruleset_versions_links_each_decision_to_its_own(
+    graph: Graph, prefix: str
+) -> None:
+    # the write merges each version once a batch: rows of two versions, one new to the graph,
+    # and an id already in the log (so the batch goes the second way, leaving that one out)
+    new_version = f"{prefix}{uuid.uuid4().hex}"
+    other = {**rec(f"{prefix}other"), "ruleset": "claims-triage", "version": new_version}
+    taken = rec(f"{prefix}taken", caller="first")
+    store.write(graph, [taken])
+    rows = [records.row(r) for r in (rec(f"{prefix}a"), other, {**taken, "caller": "second"})]
+    store.write_rows(graph, rows)
+    assert store.get_decision(graph, f"{prefix}a")["decided_by"] == VERSION
+    written = store.get_decision(graph, other["id"])
+    assert written["decided_by"] == new_version and written["ruleset"] == "claims-triage"
+    at = dt.datetime.fromisoformat(written["at"])  # Neo4j's text leaves out trailing zeros
+    assert at == dt.datetime.fromisoformat(other["at"]) and written["at"].endswith("Z")
+    named = graph.read("MATCH (v:RulesetVersion {hash: $h}) RETURN v.name AS name", h=new_version)
+    assert named == [{"name": "claims-triage"}]
+    assert landed(graph, [taken["id"]])[taken["id"]]["caller"] == "first"
+    page, _ = store.list_decisions(graph, store.Filter(version=new_version), limit=10)
+    assert [d["id"] for d in page] == [other["id"]]

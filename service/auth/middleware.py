@@ -17,7 +17,10 @@ still gets its 404 or 405 from the app.
 
 A key that verified is cached by the worker (``KeyCache``, 60 s), so a decision costs no
 Neo4j read and no hash; the requests that come with a key while it is being checked (at first,
-and each time its cached check expires) wait for that one check. Revoking, rotating or
+and when its cached check expired unused) wait for that one check. A key used in the last
+quarter of its cache time is checked again in the background while it is still served
+(refresh-ahead), so a key in steady use never makes a request wait for its hash; a key that no
+longer checks is dropped then. Revoking, rotating or
 disabling bumps the store's generation (``service.auth.people``); each worker reads it at most
 every ``GENERATION_SECONDS`` (off the event loop) and drops keys verified under an older one, so
 a revoked key stops working in every worker within that bound (at once in the worker that
@@ -166,6 +169,7 @@ class AuthMiddleware:
         self._checking: dict[
             bytes, tuple[asyncio.AbstractEventLoop, int | None, asyncio.Future[Principal | None]]
         ] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()  # kept until done (refresh-ahead)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -215,8 +219,51 @@ class AuthMiddleware:
             return False
         if rule.scoped and not principal.may_use(str(params.get(rule.scoped, ""))):
             return False
+        if auth.keys.due(key):
+            self._refresh_ahead(key, generation)
         scope.setdefault("state", {})["principal"] = principal
         return True
+
+    def _refresh_ahead(self, key: str, generation: int | None) -> None:
+        """Start checking a cached key again in the background, unless a check of it runs."""
+        digest = KeyCache.digest(key)
+        if digest in self._checking:
+            return
+        loop = asyncio.get_running_loop()
+        check: asyncio.Future[Principal | None] = loop.create_future()
+        self._checking[digest] = (loop, generation, check)  # requests meanwhile share it
+        task = loop.create_task(self._refresh(key, digest, generation, check))
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh(
+        self,
+        key: str,
+        digest: bytes,
+        generation: int | None,
+        check: asyncio.Future[Principal | None],
+    ) -> None:
+        """Check a cached key again: cache it anew, or drop it if it no longer checks. When
+        the store cannot answer, the cached check stands until it expires."""
+        auth, parts = self.auth, parse_key(key)
+        principal: Principal | None = None
+        try:
+            if auth.store is None or parts is None:
+                return
+            record = await run_in_threadpool(auth.store.find_key, parts[0])
+            if record is not None:
+                async with auth.throttle.slot():
+                    principal = await auth.throttle.hash_check(verify_key, record, parts[1])
+            if principal is None:
+                auth.keys.drop(key)  # the next request is checked, and refused, on its own
+            else:
+                auth.keys.put(key, principal, generation)
+        except GraphError as exc:
+            key_id = parts[0] if parts else "?"
+            log.warning("cannot check key %s again (%s); its cached check stands", key_id, exc)
+        finally:
+            del self._checking[digest]
+            check.set_result(principal)
 
     async def _check(self, request: Request, found: tuple[Rule, dict[str, Any]] | None) -> None:
         """Return if the request may go on (its principal and session in its state)."""

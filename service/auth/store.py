@@ -329,7 +329,8 @@ def verify_key(record: KeyRecord, secret: str) -> Principal | None:
 
 
 class KeyCache:
-    """Keys verified lately, by the SHA-256 of the key, each for ``ttl`` seconds.
+    """Keys verified lately, by the SHA-256 of the key, each for ``ttl`` seconds; in its last
+    ``ahead`` seconds a key is ``due`` to be checked again while it is still served.
 
     Only keys that verified are kept, so a wrong key is checked (slowly) every time. Given the
     store's current ``generation``, ``get`` ignores keys verified under another one: a key
@@ -342,8 +343,10 @@ class KeyCache:
         ttl: float = 60.0,
         size: int = 10_000,
         used: Callable[[str], None] | None = None,
+        ahead: float = 15.0,
     ) -> None:
         self.ttl = ttl
+        self.ahead = ahead
         self.size = size
         self.used = used
         self._entries: dict[bytes, tuple[float, Principal, int | None]] = {}
@@ -360,6 +363,16 @@ class KeyCache:
         if generation is not None and entry[2] != generation:
             return None
         return entry[1]
+
+    def due(self, key: str) -> bool:
+        """Tell whether a key still cached is in its last ``ahead`` seconds."""
+        entry = self._entries.get(self.digest(key))
+        return entry is not None and entry[0] - self.ahead < time.monotonic()
+
+    def drop(self, key: str) -> None:
+        """Forget one key (a check of it failed)."""
+        with self._lock:
+            self._entries.pop(self.digest(key), None)
 
     def put(self, key: str, principal: Principal, generation: int | None = None) -> None:
         with self._lock:

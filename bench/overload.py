@@ -8,8 +8,8 @@ each sending its next request once the last one was answered; decisions answered
 Each level then offers a constant rate (open loop: request ``i`` is due at ``i / rate``, whatever
 came back) over up to 512 connections, and a request's latency is counted from the moment it
 was due (vegeta's own lateness in sending it is added), so a request held up behind a slow
-answer counts that wait too. Meanwhile a second vegeta asks ``GET /healthz`` ten times a second
-on a connection of its own, as an orchestrator's probe does.
+answer counts that wait too. Meanwhile two more vegetas ask ``GET /healthz`` and ``GET /readyz``
+ten times a second each, on a connection of their own, as an orchestrator's probes do.
 
 Both vegetas run at a higher CPU priority than the server (``CLIENT_NICE``, when the bench may
 set it, as root may), at every level alike: they stand for clients on machines of their own,
@@ -57,11 +57,11 @@ BODY = json.dumps({"amount": 120, "department": "IT", "vendor": {"risk": "low"}}
 LEVELS = (1, 2, 4)
 CAPACITY_CONNECTIONS = 64
 MOST_CONNECTIONS = 512
-PROBES_PER_SECOND = 10  # /healthz, as an orchestrator's probe
+PROBES_PER_SECOND = 10  # /healthz and /readyz each, as an orchestrator's probes
 TIMEOUT_S = 10  # a request not answered by then counts as failed (status 0)
 GOODPUT_TARGET = 0.8  # goodput over capacity at 2x and 4x
 P99_TARGET_MS = 1000.0  # of admitted requests, at every level
-HEALTHZ_TARGET_MS = 100.0
+PROBE_TARGET_MS = 100.0  # p99 of each probe
 CLIENT_NICE = -10  # the load generator's and the probe's priority: clients of their own machines
 VEGETA_VERSION = "v12.12.0"  # the Makefile's bench target installs this one
 VEGETA_ENV = "CASEWISE_BENCH_VEGETA"
@@ -80,6 +80,7 @@ class Level:
     statuses: dict[int, int]  # 0: no answer (timeout, connection refused)
     admitted_ms: list[float]  # latencies of the 200s, from when each was due
     healthz_ms: list[float]
+    readyz_ms: list[float]
     server_cpu_s: float = 0.0  # CPU the server's processes used meanwhile
     client_cpu_s: float = 0.0  # CPU vegeta used meanwhile
     late_ms: tuple[float, ...] = ()  # how late vegeta sent each request (its own scheduling)
@@ -208,11 +209,12 @@ def _offer(
     with tempfile.TemporaryDirectory(prefix="casewise-vegeta-") as tmp:
         folder = Path(tmp)
         load = _attack(tool, folder, "load", _target(port, "POST", PATH, BODY), [duration, *pace])
-        probe = _attack(
-            tool, folder, "healthz", _target(port, "GET", "/healthz"),
-            [duration, f"-rate={PROBES_PER_SECOND}/1s", "-workers=1", "-max-connections=1"],
-        )  # fmt: skip
-        for attack in (load, probe):
+        probing = [duration, f"-rate={PROBES_PER_SECOND}/1s", "-workers=1", "-max-connections=1"]
+        probes = [
+            _attack(tool, folder, name, _target(port, "GET", f"/{name}"), probing)
+            for name in ("healthz", "readyz")
+        ]
+        for attack in (load, *probes):
             _, err = attack.communicate(timeout=seconds + TIMEOUT_S + 60)
             if attack.returncode != 0:
                 raise http_load.HttpBenchError(
@@ -223,17 +225,37 @@ def _offer(
         client_cpu = after.ru_utime + after.ru_stime - client.ru_utime - client.ru_stime
         results = _results(tool, folder, "load", offered)
         healthz = _results(tool, folder, "healthz", PROBES_PER_SECOND)
+        readyz = _results(tool, folder, "readyz", PROBES_PER_SECOND)
     statuses: dict[int, int] = {}
     admitted = []
     for result in results:
         statuses[result.status] = statuses.get(result.status, 0) + 1
         if result.status == 200:
-            admitted.append((result.sent_ns - result.due_ns + result.latency_ns) / 1e6)
-    healthz_ms = [(r.sent_ns - r.due_ns + r.latency_ns) / 1e6 for r in healthz]
+            admitted.append(_from_due(result))
+    healthz_ms, readyz_ms = ([_from_due(r) for r in probe] for probe in (healthz, readyz))
     late = tuple((r.sent_ns - r.due_ns) / 1e6 for r in results) if offered else ()
     return Level(
-        offered or 0.0, seconds, statuses, admitted, healthz_ms, server_cpu, client_cpu, late
+        offered or 0.0,
+        seconds,
+        statuses,
+        admitted,
+        healthz_ms,
+        readyz_ms,
+        server_cpu,
+        client_cpu,
+        late,
     )
+
+
+def _from_due(result: Result) -> float:
+    """Give an answer's latency in ms from when its request was due."""
+    return (result.sent_ns - result.due_ns + result.latency_ns) / 1e6
+
+
+def _probes(level: Level) -> str:
+    """Give the p99 of a level's /healthz and /readyz probes."""
+    healthz, readyz = percentile(level.healthz_ms, 0.99), percentile(level.readyz_ms, 0.99)
+    return f"{healthz:,.0f} / {readyz:,.0f} ms"
 
 
 def measure(
@@ -247,7 +269,7 @@ def measure(
     capacity = closed.goodput
     say(
         f"  capacity: {capacity:,.0f} decisions/s ({CAPACITY_CONNECTIONS} closed-loop vegeta "
-        f"workers); /healthz p99 {percentile(closed.healthz_ms, 0.99):,.0f} ms"
+        f"workers); /healthz / /readyz p99 {_probes(closed)}"
     )
     levels = []
     for multiple in LEVELS:
@@ -258,8 +280,8 @@ def measure(
             f"  {multiple}x ({offered:,.0f}/s offered): goodput {level.goodput:,.0f}/s, shed "
             f"{level.shed:,.0f}/s, admitted p50 {percentile(level.admitted_ms, 0.5):,.0f} ms "
             f"p99 {percentile(level.admitted_ms, 0.99):,.0f} ms max "
-            f"{max(level.admitted_ms, default=0):,.0f} ms; /healthz p99 "
-            f"{percentile(level.healthz_ms, 0.99):,.0f} ms; statuses {level.statuses}; "
+            f"{max(level.admitted_ms, default=0):,.0f} ms; /healthz / /readyz p99 "
+            f"{_probes(level)}; statuses {level.statuses}; "
             f"CPU server {level.server_cpu_s:.1f} s, vegeta {level.client_cpu_s:.1f} s; "
             f"decisions per server CPU s {_share(level.per_cpu, closed.per_cpu)} of capacity's; "
             f"vegeta late p50/p99 {percentile(list(level.late_ms), 0.5):,.0f}/"
@@ -319,15 +341,15 @@ def rows(closed: Level, levels: list[Level]) -> list[Row]:
             )
         )
         p99 = percentile(level.admitted_ms, 0.99)
-        healthz = percentile(level.healthz_ms, 0.99)
+        probes = max(percentile(level.healthz_ms, 0.99), percentile(level.readyz_ms, 0.99))
         out.append(
             Row(
-                f"{name}: admitted p50 / p99; /healthz p99",
-                f"{percentile(level.admitted_ms, 0.5):,.0f} / {p99:,.0f} ms; {healthz:,.0f} ms",
-                "p99 admitted; /healthz p99",
+                f"{name}: admitted p50 / p99; /healthz / /readyz p99",
+                f"{percentile(level.admitted_ms, 0.5):,.0f} / {p99:,.0f} ms; {_probes(level)}",
+                "p99 admitted; each probe's p99",
                 "",
-                f"<= {P99_TARGET_MS:,.0f} ms; <= {HEALTHZ_TARGET_MS:,.0f} ms",
-                p99 <= P99_TARGET_MS and healthz <= HEALTHZ_TARGET_MS,
+                f"<= {P99_TARGET_MS:,.0f} ms; <= {PROBE_TARGET_MS:,.0f} ms",
+                p99 <= P99_TARGET_MS and probes <= PROBE_TARGET_MS,
             )
         )
     measured = costs(closed, levels[-1]) if levels else None

@@ -48,7 +48,7 @@ from service.http.edge import EdgeMiddleware
 from service.http.errors import install_error_handlers
 from service.http.logsetup import configure_logging
 from service.http.metrics import Sampler, metrics_route
-from service.http.readiness import GraphProbe
+from service.http.readiness import Readiness
 from service.http.responses import JSON
 from service.http.templating import STATIC
 from service.recommend.facts import FactLimits, FactQueryError
@@ -174,7 +174,7 @@ def create_app(
     app.add_middleware(AdmissionMiddleware, admission=app.state.admission)
     if settings.rate_per_key:  # 429 to a key over its rate: inside auth, which names the key
         app.add_middleware(KeyRateMiddleware, rate=settings.rate_per_key)
-    app.state.ready_probe = GraphProbe()  # /readyz asks the graph through it
+    app.state.readiness = Readiness(app.state)  # /readyz, at the connection too
     app.state.auth = make_auth(settings, app, users)
     app.add_middleware(AuthMiddleware, auth=app.state.auth)
     docs = frozenset(

@@ -11,8 +11,8 @@ from service.auth.middleware import principal_of
 from service.auth.principals import Principal
 from service.engine import Registry, Ruleset
 from service.http.deps import get_registry
-from service.http.errors import error_response
-from service.http.readiness import not_ready
+from service.http.errors import count_error
+from service.http.readiness import Readiness
 from service.http.responses import JSON
 
 router = APIRouter(tags=["rulesets"])
@@ -74,20 +74,12 @@ async def healthz() -> JSON:
     response_model=Ready,
     responses={503: {"model": ERRORS[404]["model"], "description": "Not ready: see details."}},
 )
-async def readyz(request: Request, registry: RegistryDep) -> JSON:
+async def readyz(request: Request) -> JSON:
     """Answer 200 once at least one ruleset is served, the spool's backlog is under its
-    high-water mark and the configured Neo4j answers; 503 with the problems otherwise."""
-    count = len(registry.names())
-    if count == 0:
-        rules_dir = request.app.state.settings.rules_dir
-        problems = [str(p) for p in registry.files.problems]  # live: the last reload's
-        message = (
-            f"no ruleset is loaded from {rules_dir}; fix the problems listed "
-            "or point CASEWISE_RULES_DIR at a folder of rule files"
-        )
-        return error_response(503, "not-ready", message, problems)
-    behind = await not_ready(request.app.state, request.app.state.ready_probe)
-    if behind:
-        message = "not ready: " + "; ".join(p["message"] for p in behind)
-        return error_response(503, "not-ready", message, behind)
-    return JSON({"status": "ready", "rulesets": count})
+    high-water mark and the configured Neo4j answers; 503 with the problems otherwise
+    (``casewise serve`` gives this answer at the connection, service.http.shedding)."""
+    readiness: Readiness = request.app.state.readiness
+    status, body = await readiness.answer()
+    if status != 200:
+        count_error(body["error"]["code"], status)
+    return JSON(body, status_code=status)

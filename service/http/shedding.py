@@ -17,7 +17,8 @@ same stale slots, and the app would refuse most of them itself, at several times
 
 ``GET /healthz`` is answered the same way, in the loop's callback that read it: the event loop
 runs, so the process is alive. Through the app it would wait for a task of its own, behind every
-request read with it, which on a busy worker is one more turn of the whole loop.
+request read with it, which on a busy worker is one more turn of the whole loop. So is
+``GET /readyz`` (``service.http.readiness``), except while the graph's first answer is awaited.
 
 These answers carry what the app's do: the security headers, uvicorn's ``date`` and ``server``,
 the request's ``X-Request-Id`` (the client's, or a new one), its time in
@@ -38,6 +39,7 @@ from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from service.http.admission import EXEMPT, RETRY_AFTER, Admission, shed_answer, wants_page
 from service.http.errors import count_error
+from service.http.readiness import Readiness
 from service.http.requestlog import HEADER, RequestLog
 from service.http.responses import SecurityHeaders
 from service.http.tally import TALLY
@@ -45,6 +47,7 @@ from service.kernel import metrics
 from service.settings import load_settings
 
 HEALTHZ = "/healthz"
+READYZ = "/readyz"
 
 
 def _answer(status: bytes, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
@@ -68,6 +71,7 @@ SHED = {
     for reason in ("queue-full", "queue-timeout")
 }
 ALIVE = _answer(b"200 OK", orjson.dumps({"status": "ok"}))
+STATUS_LINES = {200: b"200 OK", 503: b"503 Service Unavailable"}  # what /readyz answers
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,13 @@ class _Route:
     path: str
 
 
-HEALTHZ_ROUTE = _Route(HEALTHZ)  # /healthz is counted under its own path, as through the app
+HEALTHZ_ROUTE = _Route(HEALTHZ)  # the probes are counted under their own paths, as in the app
+READYZ_ROUTE = _Route(READYZ)
 
 
 class EdgeProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, answering /healthz and refusing at once what the worker's
-    admission would refuse."""
+    """uvicorn's httptools protocol, answering /healthz and /readyz and refusing at once what the
+    worker's admission would refuse."""
 
     request_log: RequestLog | None = None
     """The request ids, metrics and log lines of this process's answers at the connection."""
@@ -93,6 +98,8 @@ class EdgeProtocol(HttpToolsProtocol):
         if path == HEALTHZ and scope["method"] == "GET":
             scope["route"] = HEALTHZ_ROUTE
             self._write(cycle, 200, ALIVE)
+            return
+        if path == READYZ and scope["method"] == "GET" and self._ready(cycle):
             return
         admission = Admission.of_worker
         if admission is None or path in EXEMPT:
@@ -106,6 +113,19 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         super()._start_asgi_task(cycle, app)
         admission.expect(self.loop)  # after the task: its first step runs before the count ends
+
+    def _ready(self, cycle: Any) -> bool:
+        """Answer /readyz if its answer is known without waiting; tell whether it was."""
+        readiness = Readiness.of_worker
+        known = readiness.answer_now() if readiness is not None else None
+        if known is None:
+            return False
+        status, body = known
+        if status != 200:
+            count_error(body["error"]["code"], status)
+        cycle.scope["route"] = READYZ_ROUTE
+        self._write(cycle, status, _answer(STATUS_LINES[status], orjson.dumps(body)))
+        return True
 
     def _write(self, cycle: Any, status: int, answer: tuple[bytes, bytes]) -> None:
         """Send ``answer`` as the whole response to ``cycle``'s request, in one write, with the

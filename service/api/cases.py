@@ -222,7 +222,10 @@ def post_assign(
         check_expert(request, body.assignee, "assignee")
     principal = principal_of(request)
     actor = principal.name if principal is not None else None
-    return cases.assign_case(graph, case_id, body.assignee, actor)
+    assigned = cases.assign_case(graph, case_id, body.assignee, actor)
+    if assigned["changed"]:  # a write: the worklist's recommendations follow it at once
+        refresh.nudge(request.app.state.refresher, [case_id])
+    return assigned
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -197,3 +198,35 @@ def test_assigning_a_case_filters_the_worklist_and_shows_in_the_timeline(
     assert [c["id"] for c in listed["items"]] == [f"{p}a"]
     timeline = site.get(f"/v1/cases/{p}a/timeline", headers=system_key()).json()
     assert [e for e in timeline["entries"] if "assigned" in json.dumps(e)]
+
+
+def recommended_since_written(graph: Graph, case_id: str) -> bool:
+    rows = graph.read(
+        "MATCH (c:Case {id: $id}) "
+        "RETURN coalesce(c.recommended_revision, -1) >= coalesce(c.revision, 0) AS fresh",
+        id=case_id,
+    )
+    return bool(rows and rows[0]["fresh"])
+
+
+def wait_recommended(graph: Graph, case_id: str) -> None:
+    deadline = time.monotonic() + 20
+    while not recommended_since_written(graph, case_id):
+        assert time.monotonic() < deadline, f"{case_id} was not recommended again"
+        time.sleep(0.05)
+
+
+def test_a_case_assigned_through_the_api_is_recommended_again_at_once(
+    site: TestClient, graph: Graph, p: str
+) -> None:
+    # The worklist counts what the background refresh recommended; an assignment through the
+    # API is a write like the page's, so its case is recommended again without waiting for the
+    # periodic look (off in the tests, as it may be in a deployment).
+    case = {"id": f"{p}as", "type": "insurance-claim", "opened_at": "2026-01-05T08:00:00Z"}
+    assert site.post("/v1/cases", json={"cases": [case]}, headers=system_key()).status_code == 200
+    wait_recommended(graph, f"{p}as")
+    assigned = site.post(
+        f"/v1/cases/{p}as/assign", json={"assignee": "expert"}, headers=system_key()
+    )
+    assert assigned.status_code == 200 and assigned.json()["changed"] is True, assigned.text
+    wait_recommended(graph, f"{p}as")

@@ -1,7 +1,8 @@
 """How a Casewise process writes its log: text, or (CASEWISE_LOG_FORMAT=json) one JSON line each.
 
 With JSON logs every line a process writes to its log is JSON, whichever logger wrote it:
-Casewise's, uvicorn's, and the libraries' (the neo4j driver, asyncio) and the root logger's.
+Casewise's, uvicorn's, and the libraries' (the neo4j driver, asyncio) and the root logger's,
+and Python's warnings (a library's DeprecationWarning), which go to the logger ``py.warnings``.
 A library logger has no handler of its own; without one on the root logger, Python's
 last-resort handler writes its records as bare text ("[#C9A2]  _: <CONNECTION> error: Failed
 to read from defunct connection ..."), so the JSON handler sits on the root logger, and
@@ -89,6 +90,7 @@ def configure_logging(level: str, form: str = "text") -> None:
     logger = logging.getLogger("casewise")
     logger.setLevel(level)
     if form == "json":
+        logging.captureWarnings(True)  # Python's warnings too, through logger py.warnings
         root = logging.getLogger()
         if not root.handlers:
             handler = logging.StreamHandler()

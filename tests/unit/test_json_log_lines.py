@@ -4,7 +4,8 @@ The neo4j driver once wrote "[#C9A2]  _: <CONNECTION> error: Failed to read from
 connection ..." as plain text into a JSON log: its logger had no handler, so Python's last-resort
 handler wrote the bare message. Here a process sets its logging up as each `casewise serve`
 process does (uvicorn applies ``json_log_config``, then ``create_app``), logs through the
-libraries' loggers, and every line it wrote must parse as JSON, each record exactly once.
+libraries' loggers and Python's warnings, and every line it wrote must parse as JSON, each
+record exactly once.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ SERVED = textwrap.dedent(
         raise ValueError("boom")
     except ValueError:
         logging.getLogger("some.library").exception("a library's traceback")
+    import warnings
+    warnings.warn("a library warns", UserWarning)
     """
 )
 
@@ -96,3 +99,5 @@ def test_every_line_a_served_process_logs_is_json_library_loggers_too(tmp_path: 
             assert line["level"] in ("INFO", "WARNING", "ERROR") and line["time"]
     traceback = next(line for line in lines if line["logger"] == "some.library")
     assert "ValueError: boom" in traceback["exception"]
+    warned = [line for line in lines if line["logger"] == "py.warnings"]
+    assert len(warned) == 1 and "UserWarning: a library warns" in warned[0]["message"], lines

@@ -11,7 +11,6 @@ from service.auth.middleware import principal_of
 from service.auth.principals import Principal
 from service.engine import Registry, Ruleset
 from service.http.deps import get_registry
-from service.http.errors import count_error
 from service.http.readiness import Readiness
 from service.http.responses import JSON
 
@@ -80,6 +79,4 @@ async def readyz(request: Request) -> JSON:
     (``casewise serve`` gives this answer at the connection, service.http.shedding)."""
     readiness: Readiness = request.app.state.readiness
     status, body = await readiness.answer()
-    if status != 200:
-        count_error(body["error"]["code"], status)
     return JSON(body, status_code=status)

@@ -214,19 +214,22 @@ class AuthMiddleware:
         fresh, generation = auth.generation.known(auth.store)
         if not fresh:
             return False
-        principal = auth.keys.get(key, generation)
-        if principal is None or principal.role not in rule.roles:
+        digest = KeyCache.digest(key)
+        cached = auth.keys.cached(digest, generation)
+        if cached is None:
+            return False
+        principal, due = cached
+        if principal.role not in rule.roles:
             return False
         if rule.scoped and not principal.may_use(str(params.get(rule.scoped, ""))):
             return False
-        if auth.keys.due(key):
-            self._refresh_ahead(key, generation)
+        if due:
+            self._refresh_ahead(key, digest, generation)
         scope.setdefault("state", {})["principal"] = principal
         return True
 
-    def _refresh_ahead(self, key: str, generation: int | None) -> None:
+    def _refresh_ahead(self, key: str, digest: bytes, generation: int | None) -> None:
         """Start checking a cached key again in the background, unless a check of it runs."""
-        digest = KeyCache.digest(key)
         if digest in self._checking:
             return
         loop = asyncio.get_running_loop()

@@ -357,17 +357,19 @@ class KeyCache:
         return hashlib.sha256(key.encode()).digest()
 
     def get(self, key: str, generation: int | None = None) -> Principal | None:
-        entry = self._entries.get(self.digest(key))
-        if entry is None or entry[0] < time.monotonic():
+        cached = self.cached(self.digest(key), generation)
+        return cached[0] if cached is not None else None
+
+    def cached(self, digest: bytes, generation: int | None = None) -> tuple[Principal, bool] | None:
+        """Give the principal of the key of ``digest`` if cached, and whether it is in its last
+        ``ahead`` seconds (due to be checked again); None if not cached."""
+        entry = self._entries.get(digest)
+        now = time.monotonic()
+        if entry is None or entry[0] < now:
             return None
         if generation is not None and entry[2] != generation:
             return None
-        return entry[1]
-
-    def due(self, key: str) -> bool:
-        """Tell whether a key still cached is in its last ``ahead`` seconds."""
-        entry = self._entries.get(self.digest(key))
-        return entry is not None and entry[0] - self.ahead < time.monotonic()
+        return entry[1], entry[0] - self.ahead < now
 
     def drop(self, key: str) -> None:
         """Forget one key (a check of it failed)."""

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from service.graph.db import GraphError, GraphHandle
-from service.http.errors import error_body
+from service.http.errors import count_error, error_body
 from service.http.metrics import spool_backlog
 
 CHECK_SECONDS = 2.0
@@ -100,6 +100,13 @@ class Readiness:
         return None if graph is None else self._answer(graph)
 
     def _answer(self, graph: bool) -> Answer:
+        status, body = self._judge(graph)
+        if status != 200:
+            count_error(body["error"]["code"], status)  # as every error answer is counted
+        return status, body
+
+    def _judge(self, graph: bool) -> Answer:
+        """Give the answer, given whether the graph answered (not yet counted)."""
         state = self.state
         count = len(state.registry.names())
         if count == 0:

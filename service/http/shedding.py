@@ -121,8 +121,6 @@ class EdgeProtocol(HttpToolsProtocol):
         if known is None:
             return False
         status, body = known
-        if status != 200:
-            count_error(body["error"]["code"], status)
         cycle.scope["route"] = READYZ_ROUTE
         self._write(cycle, status, _answer(STATUS_LINES[status], orjson.dumps(body)))
         return True

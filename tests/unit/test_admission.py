@@ -6,7 +6,6 @@ import asyncio
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.types import Receive, Scope, Send
@@ -18,6 +17,7 @@ from service.http.requestlog import RequestLog
 from service.http.shedding import EdgeProtocol
 from service.settings import Settings
 from tests.auth import make_client
+from tests.connections import Transport
 from tests.fixtures import RULES
 
 
@@ -149,31 +149,6 @@ def test_every_shed_answer_carries_its_headers_once(tmp_path: Path) -> None:
             assert names.count(b"x-request-id") == 1, names
             assert names.count(b"retry-after") == 1 and names.count(b"x-frame-options") == 1
         admission.in_flight = 0
-
-
-class Transport:
-    """What uvicorn's protocol writes to a connection, kept (an asyncio transport's surface)."""
-
-    def __init__(self) -> None:
-        self.written = b""
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 DECISION = (

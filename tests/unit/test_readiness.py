@@ -23,9 +23,9 @@ from service.http.requestlog import RequestLog
 from service.http.shedding import EdgeProtocol
 from service.settings import Settings
 from tests.auth import make_client
+from tests.connections import Transport
 from tests.fixtures import RULES
 from tests.serving import free_port
-from tests.unit.test_admission import Transport
 
 ROUTINE = {"amount": 120, "department": "IT", "vendor": {"risk": "low"}}
 

@@ -42,7 +42,7 @@ from service.decisionlog.log import DecisionLog
 from service.engine import Problem, Registry
 from service.graph.db import Graph, GraphError, GraphHandle, GraphUnavailable, UnsupportedServer
 from service.graph.versions import VersionKeeper
-from service.http import uploads
+from service.http import probeport, uploads
 from service.http.admission import Admission, AdmissionMiddleware, KeyRateMiddleware
 from service.http.edge import EdgeMiddleware
 from service.http.errors import install_error_handlers
@@ -91,6 +91,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_routes(app.router.routes)  # again: a route added after create_app never serves
+        if settings.worker_nice:  # before this worker starts its threads, which inherit it
+            probeport.lower_priority(settings.worker_nice)
         handle = await run_in_threadpool(open_graph, settings)
         app.state.graph = handle
         await run_in_threadpool(check_playbooks, app.state.playbooks, handle)
@@ -112,6 +114,12 @@ def create_app(
             folders = [settings.rules_dir, settings.knowledge_dir]
             debounce = settings.watch_debounce_ms
             watcher = asyncio.create_task(watch(app.state.reloader, folders, debounce))
+        reports = probeport.report_folder()  # `casewise serve --probe-port`: to its supervisor
+        reporter = None
+        if reports is not None:
+            reporter = asyncio.create_task(
+                probeport.keep_reporting(reports, app.state.readiness.report)
+            )
         # What start-up made (modules, rulesets, templates, the driver) lives as long as the
         # app: kept out of the cyclic collector, whose passes over it cost each decision about
         # a tenth of its CPU, until the app stops (a registry a reload replaces is meanwhile
@@ -121,10 +129,11 @@ def create_app(
             yield
         finally:
             gc.unfreeze()
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, reporter):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await run_in_threadpool(sampler.stop)
             await run_in_threadpool(keeper.close)
             if app.state.refresher is not None:

@@ -97,11 +97,19 @@ def serve(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes to serve with.")] = 1,
     rules: RulesOption = None,
+    probe_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also answer /healthz and /readyz on this port, from the supervisor, however "
+            "loaded the workers are [default: CASEWISE_PROBE_PORT, or none].",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (decisions, rulesets, health) with uvicorn."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    settings = _settings(host=host, port=port, rules_dir=rules)
+    settings = _settings(host=host, port=port, rules_dir=rules, probe_port=probe_port)
     if not settings.rules_dir.is_dir():
         _fail(f"rules folder {settings.rules_dir} does not exist; pass --rules DIR", 2)
     # The session secret is made here, once, before the workers start and read it (or refused).
@@ -117,25 +125,40 @@ def serve(
     os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
     from service.http.logsetup import json_log_config
     from service.http.metrics import metrics_folder
+    from service.http.probeport import ProbePortError
+    from service.http.probeport import probe_port as probes
 
     json_logs = settings.log_format == "json"
     log_config = json_log_config(settings.log_level) if json_logs else uvicorn.config.LOGGING_CONFIG
-    # Every worker's metrics in files of one folder, so /metrics shows all of them.
-    with metrics_folder(workers):
-        uvicorn.run(
-            "service.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            log_config=log_config,
-            access_log=not json_logs,  # the JSON line of each request replaces uvicorn's
-            # httptools, answering /healthz and what admission sheds at once (one write, no app)
-            http="service.http.shedding:EdgeProtocol",
-            # a worker busy starting (loading rules, on a loaded machine) is not killed as hung
-            timeout_worker_healthcheck=30,
-        )
+    config = uvicorn.Config(
+        "service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        log_config=log_config,
+        access_log=not json_logs,  # the JSON line of each request replaces uvicorn's
+        # httptools, answering /healthz and what admission sheds at once (one write, no app)
+        http="service.http.shedding:EdgeProtocol",
+        # a worker busy starting (loading rules, on a loaded machine) is not killed as hung
+        timeout_worker_healthcheck=30,
+    )
+    # Every worker's metrics in files of one folder, so /metrics shows all of them; with a
+    # probe port, the supervisor answers the probes there (one worker is then supervised too).
+    server = uvicorn.Server(config)
+    try:
+        with metrics_folder(workers), probes(settings.host, settings.probe_port):
+            if workers > 1 or settings.probe_port is not None:
+                Multiprocess(config, sockets=[config.bind_socket()]).run()
+            else:
+                server.run()
+    except ProbePortError as exc:
+        _fail(f"error: {exc}", 2)
+    except KeyboardInterrupt:
+        pass
+    if workers == 1 and settings.probe_port is None and not server.started:
+        raise typer.Exit(3)  # uvicorn's start-up failure, as uvicorn.run gives it
 
 
 @app.command()

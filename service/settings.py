@@ -212,6 +212,20 @@ class Settings(BaseSettings):
         ge=1,
         description="Decision records waiting in a worker's spool above which /readyz is 503.",
     )
+    probe_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`casewise serve`: a second port, on the same address, where the supervisor "
+        "answers /healthz and /readyz for all its workers, however loaded they are.",
+    )
+    worker_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="Niceness added to each worker process. With CASEWISE_PROBE_PORT, 5 keeps "
+        "the supervisor that answers the probes first in line for a core on a saturated node.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="`json`: one JSON line per log record and per request."
     )
@@ -231,7 +245,9 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
-    @field_validator("neo4j_uri", "secret_key", "neo4j_ca_file", "rate_per_key", mode="before")
+    @field_validator(
+        "neo4j_uri", "secret_key", "neo4j_ca_file", "rate_per_key", "probe_port", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

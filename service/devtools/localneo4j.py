@@ -52,6 +52,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from service.graph.db import driver_options
 from service.kernel.errors import CasewiseError
+from service.kernel.procs import process_alive
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -597,13 +598,7 @@ def _alive(pid: int) -> bool:
     child = _children.get(pid)
     if child is not None:
         return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _proc_state(pid) != "Z"
+    return process_alive(pid)
 
 
 def _launcher_args(pid: int) -> list[bytes] | None:
@@ -625,15 +620,6 @@ def _launcher_port(args: list[bytes]) -> int | None:
         return int(args[args.index(b"--port") + 1])
     except (IndexError, ValueError):
         return None
-
-
-def _proc_state(pid: int) -> str:
-    """Give the one-letter state of ``pid`` from /proc ('' if unknown)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[0]
 
 
 def _read_pid(data_dir: Path) -> int | None:

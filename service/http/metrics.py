@@ -40,6 +40,7 @@ from service.http.admission import Admission
 from service.http.errors import error_object, respond
 from service.http.tally import TALLY
 from service.kernel import metrics
+from service.kernel.procs import process_alive
 
 log = logging.getLogger("casewise.metrics")
 
@@ -92,18 +93,8 @@ def _forget_dead_workers(folder: Path) -> None:
     """Drop the live gauges of workers that are gone (killed, or replaced by uvicorn)."""
     pids = {path.stem.rpartition("_")[2] for path in folder.glob("gauge_live*_*.db")}
     for pid in pids:
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             multiprocess.mark_process_dead(int(pid), str(folder))  # type: ignore[no-untyped-call]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 async def metrics_route(request: Request) -> Response:

@@ -41,6 +41,7 @@ Hierarchy (module, then class; status in brackets)::
     ├── AuthError                   auth.store                            [422]
     ├── SecretKeyError              auth.sessions                         [500]
     ├── Neo4jLauncherError          devtools.neo4j: the local Neo4j       [500]
+    ├── ProbePortError              http.probeport: port not to be had    [500]
     └── ApiError                    http.errors: status and code per use
         └── PayloadTooLarge         http.errors                           [413]
 

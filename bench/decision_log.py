@@ -208,10 +208,40 @@ def wait_for_quiet_neo4j(most_seconds: float = 30.0, busy_share: float = 0.1) ->
     return time.monotonic() - began
 
 
+# The longest warm_by_load runs the service's load (a full run; a quick one runs three loads).
+WARM_BY_LOAD_SECONDS = 150.0
+
+
+def warm_by_load(load: Callable[[], object], most_seconds: float) -> tuple[float, float] | None:
+    """Run ``load`` (one bounded run of the service's own load, the decision log on) until the
+    bench's own Neo4j is warm: over WARM_QUIET_ROUNDS runs in a row its JIT compiler threads
+    used at most JIT_QUIET of its CPU, or ``most_seconds`` passed. Give the seconds it took and
+    the JIT's share in the last run; None with NEO4J_URI (not ours to look into).
+
+    A Neo4j that has served for a while has compiled the path the flushers take. Records
+    written by the bench itself (warm_writes) leave parts of it to compile under the service's
+    load, and the JIT then takes as much CPU as Neo4j's writing: about a minute of the
+    service's own load is what it takes.
+    """
+    pid = _local_neo4j_pid()
+    if pid is None:
+        return None
+    began = time.monotonic()
+    quiet, share = 0, 1.0
+    while quiet < WARM_QUIET_ROUNDS and time.monotonic() - began < most_seconds:
+        before = _cpu_seconds(pid), _jit_seconds(pid)
+        load()
+        used = _cpu_seconds(pid) - before[0]
+        share = (_jit_seconds(pid) - before[1]) / used if used > 0 else 0.0
+        quiet = quiet + 1 if share <= JIT_QUIET else 0
+    return time.monotonic() - began, share
+
+
 # A worker's request path between two records: about a decision's CPU over HTTP, so that the
-# spool's groups are as large as in a serving worker (16 connections each).
+# spool's groups are as large as in a serving worker (the HTTP run's connections, shared by its
+# two workers).
 REQUEST_CPU_SECONDS = 0.0002
-CALLERS = 16
+CALLERS = 32
 
 
 def _burn(seconds: float) -> None:

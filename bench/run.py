@@ -40,10 +40,12 @@ from service.engine import load_ruleset
 
 from . import http_load, two_nodes
 from .decision_log import (
+    WARM_BY_LOAD_SECONDS,
     decision_log_rows,
     records_of,
     wait_for_flush,
     wait_for_quiet_neo4j,
+    warm_by_load,
     write_split,
 )
 from .floor import c_floor
@@ -302,11 +304,6 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
         bench_graph(say) as (graph, _),
     ):
         key = create_key(Neo4jStore(graph), "bench", [subject.name])
-        # where a logged record's cost goes; first, so Neo4j's write path is warm (JIT-compiled)
-        split_rows = write_split(
-            graph, say, plan.http_rounds, plan.decisions < FULL.decisions,
-            records_of(subject, inputs[:200]),
-        )  # fmt: skip
         headers = {"Authorization": f"Bearer {key}"}
         graph_env = {
             # the decision log is on, as in production: the spool in a folder of the run's own,
@@ -329,11 +326,13 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
 
         def load(server: http_load.Server, route: str, script: Path, label: str) -> float:
             url = server.url(route)
-            http_load.run_wrk(wrk, url, script, seconds=plan.http_warmup)
+            connections = http_load.BATCH_CONNECTIONS if route.endswith("/batch") else None
+            conns = {"connections": connections} if connections else {}
+            http_load.run_wrk(wrk, url, script, seconds=plan.http_warmup, **conns)
             # A run whose connections bunched on one worker measured one worker, not the two
             # served (bare or Casewise alike, by chance): it is measured again, twice at most.
             for _ in range(3):
-                got = http_load.measured_run(wrk, server, url, script, plan.http_seconds)
+                got = http_load.measured_run(wrk, server, url, script, plan.http_seconds, **conns)
                 if got.errors:
                     raise http_load.HttpBenchError(f"{label}: {got.errors}")
                 per_request = got.cpu_per_request()
@@ -355,7 +354,8 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
         cw_command = http_load.casewise_command(cw_port, RULES)
         say(
             f"HTTP: bare FastAPI app and casewise serve, each uvicorn --workers "
-            f"{http_load.WORKERS} (log level {log_level}); wrk -t1 -c32, measured in turn"
+            f"{http_load.WORKERS} (log level {log_level}); wrk -t1 -c{http_load.CONNECTIONS}, "
+            "measured in turn"
         )
         best: dict[str, float] = {}
         with (
@@ -366,6 +366,22 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             ) as cw,
         ):
             _check_answers(cw, path, singles[0], batches[0], headers)
+            # Neo4j's write path compiled as in a Neo4j that has served a while, then where a
+            # logged record's cost goes, then the HTTP rounds
+            warmed = warm_by_load(
+                lambda: http_load.run_wrk(wrk, cw.url(path), single_lua, seconds=plan.http_seconds),
+                WARM_BY_LOAD_SECONDS if plan.decisions >= FULL.decisions else 3 * plan.http_seconds,
+            )
+            if warmed is not None:
+                say(
+                    f"HTTP: Neo4j warmed by {warmed[0]:.0f} s of Casewise's logged load "
+                    f"(JIT compilers {warmed[1]:.0%} of its CPU at last)"
+                )
+                say(f"  (decision log backlog written to Neo4j in {wait_for_flush(graph):.1f} s)")
+            split_rows = write_split(
+                graph, say, plan.http_rounds, plan.decisions < FULL.decisions,
+                records_of(subject, inputs[:200]),
+            )  # fmt: skip
             servers = [("bare FastAPI", bare, path, single_lua)]
             servers += [("Casewise single", cw, path, single_lua)]
             if log_off:  # the same service with CASEWISE_DECISION_LOG=off, measured in turn
@@ -523,8 +539,9 @@ def _environment(plan: Plan, args: argparse.Namespace) -> list[str]:
         ),
         f"in-process: best of {plan.rounds} round(s) of {plan.decisions:,} decisions per "
         f"implementation (at most {plan.max_seconds:g} s each), inputs cycled; `today` = {TODAY}",
-        f"HTTP: wrk -t1 -c32, {plan.http_warmup:g} s warm-up then {plan.http_seconds:g} s per "
-        f"measurement, best of {plan.http_rounds} alternating round(s); 127.0.0.1, "
+        f"HTTP: wrk -t1 -c{http_load.CONNECTIONS}, {plan.http_warmup:g} s warm-up then "
+        f"{plan.http_seconds:g} s per measurement, best of {plan.http_rounds} alternating "
+        "round(s); 127.0.0.1, "
         f"uvicorn --workers {http_load.WORKERS} for both servers",
         f"zen-engine measured through ZenEngine.evaluate with a loader of pre-compiled "
         f"ZenDecisionContent; '{ZEN_DECISION}' is create_decision(...).evaluate, for information",

@@ -91,9 +91,9 @@ def casewise_command(port: int, rules: Path) -> list[str]:
 
 
 def bare_command(port: int, log_level: str) -> list[str]:
-    """The bare app under uvicorn with the settings `casewise serve` passes to uvicorn.run."""
+    """The bare app under uvicorn's workers, a listening socket each, as `casewise serve`."""
     return [
-        sys.executable, "-m", "uvicorn", "bench.bare_app:app",
+        sys.executable, "-m", "bench.bare_serve",
         "--host", HOST, "--port", str(port), "--workers", str(WORKERS),
         "--log-level", log_level,
     ]  # fmt: skip
@@ -212,9 +212,10 @@ class Load:
         return (sum(self.server_cpu) + self.wrk_cpu) / self.requests * 1e6
 
     def bunched(self) -> bool:
-        """Tell whether wrk's connections fell mostly on one worker (uvicorn's workers accept
-        from one socket, so a worker can take nearly all of them): a worker used under a
-        quarter of the CPU of the busiest, so the rate is of fewer workers than served."""
+        """Tell whether wrk's connections fell mostly on one worker (a worker used under a
+        quarter of the CPU of the busiest, so the rate is of fewer workers than served). Both
+        servers give each worker a socket of its own, which the kernel spreads connections
+        over; with one shared socket a worker could take nearly all of them."""
         cpu = self.server_cpu or []
         return len(cpu) > 1 and min(cpu) < 0.25 * max(cpu)
 

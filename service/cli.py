@@ -107,7 +107,6 @@ def serve(
 ) -> None:
     """Serve the HTTP API (decisions, rulesets, health) with uvicorn."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     settings = _settings(host=host, port=port, rules_dir=rules, probe_port=probe_port)
     if not settings.rules_dir.is_dir():
@@ -123,6 +122,7 @@ def serve(
     os.environ[ENV_PREFIX + "RULES_DIR"] = str(settings.rules_dir)
     os.environ[ENV_PREFIX + "HOST"] = settings.host
     os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
+    from service.http.listeners import Supervisor, spread_sockets
     from service.http.logsetup import json_log_config
     from service.http.metrics import metrics_folder
     from service.http.probeport import ProbePortError
@@ -150,11 +150,13 @@ def serve(
     try:
         with metrics_folder(workers), probes(settings.host, settings.probe_port):
             if workers > 1 or settings.probe_port is not None:
-                Multiprocess(config, sockets=[config.bind_socket()]).run()
+                Supervisor(config, spread_sockets(config)).run()  # a socket per worker
             else:
                 server.run()
     except ProbePortError as exc:
         _fail(f"error: {exc}", 2)
+    except OSError as exc:  # the service's port (uvicorn reports its own bind errors itself)
+        _fail(f"error: cannot listen on {settings.host}:{settings.port}: {exc}", 1)
     except KeyboardInterrupt:
         pass
     if workers == 1 and settings.probe_port is None and not server.started:

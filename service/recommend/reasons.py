@@ -15,12 +15,16 @@ the nodes the recommendation's evidence names:
 Cases in ``hidden`` (those a scoped API key may not see) are counted, never named or described;
 ``unseen`` finds them, with the parties, evidence and events that only they hold, and ``conceal``
 blanks their ids in the recommendations' ``evidence`` too: each path or id stays, so it is
-counted, with ``null`` for the id, and so does an identifier that only their parties hold.
+counted, with ``null`` for the id, and so does an identifier that only their parties hold. A
+playbook's facts may hold ids as well (a fact query returning linked case ids): such a fact's
+value is ``null`` (or ``null`` in its list), and the rule's words (``trigger``, and ``rationale``
+when it quotes them) say "(not shown)" where they named it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
@@ -108,12 +112,24 @@ def named_ids(items: Iterable[Mapping[str, Any]]) -> set[str]:
     return ids
 
 
+def fact_texts(items: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Give the text values of the items' facts (in lists too): ids, when a fact query returns
+    them, to be checked as the evidence's are."""
+    texts: set[str] = set()
+    for item in items:
+        for value in (item.get("facts") or {}).values():
+            values = value if isinstance(value, list) else [value]
+            texts.update(v for v in values if isinstance(v, str))
+    return texts
+
+
 def unseen(
     graph: Graph, case_id: str, items: Iterable[Mapping[str, Any]], scope: CaseScope
 ) -> set[str]:
-    """Give the ids the items' evidence names that ``scope`` may not see: other cases out of
-    it, and the parties, evidence and events only such cases have."""
-    ids = sorted(named_ids(items) - {case_id})
+    """Give the ids the items' evidence and facts name that ``scope`` may not see: other cases
+    out of it, and the parties, evidence and events only such cases have."""
+    items = list(items)
+    ids = sorted((named_ids(items) | fact_texts(items)) - {case_id})
     if scope.everything or not ids:
         return set()
     return {str(r["id"]) for r in graph.read(UNSEEN, ids=ids, case_id=case_id, **scope.params())}
@@ -133,12 +149,35 @@ def conceal_path(nodes: list[dict[str, Any]], hidden: Collection[str]) -> list[d
     return out
 
 
+NOT_SHOWN = "(not shown)"
+
+
+def _blank(value: Any, hidden: Collection[str]) -> Any:
+    if isinstance(value, list):
+        return [_blank(v, hidden) for v in value]
+    return None if isinstance(value, str) and value in hidden else value
+
+
+def _unsay(text: str, hidden: Collection[str]) -> str:
+    """Give ``text`` with each id in ``hidden`` it names, as a whole word, replaced."""
+    for key in sorted(hidden, key=len, reverse=True):
+        if key in text:
+            text = re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", NOT_SHOWN, text)
+    return text
+
+
 def conceal(items: Iterable[dict[str, Any]], hidden: Collection[str]) -> None:
-    """Blank, in each item's ``evidence``, the ids in ``hidden`` (``conceal_path`` for paths);
-    every entry stays, so what is hidden is still counted."""
+    """Blank, in each item's ``evidence`` and ``facts``, the ids in ``hidden`` (``conceal_path``
+    for paths), and unsay them in its ``trigger`` and ``rationale``; every entry stays, so what
+    is hidden is still counted."""
     if not hidden:
         return
     for item in items:
+        if item.get("facts"):
+            item["facts"] = {fact: _blank(v, hidden) for fact, v in item["facts"].items()}
+        for words in ("trigger", "rationale"):
+            if isinstance(item.get(words), str):
+                item[words] = _unsay(item[words], hidden)
         evidence: Mapping[str, list[Any]] = item.get("evidence") or {}
         item["evidence"] = {
             fact: [

@@ -10,6 +10,7 @@ from service.recommend.reasons import (
     Context,
     conceal,
     explain,
+    fact_texts,
     named_ids,
     rationale,
     score_words,
@@ -140,3 +141,19 @@ def test_the_score_is_explained_from_the_decisions_behind_it() -> None:
     lowered = score_words({**rec, "score": 0.5}, {("refer-to-siu", "ring"): (0, 6)}, "x")
     assert "lowers it to 0.50" in lowered
     assert scoring.PRIOR_MEAN == 0.5
+
+
+def test_ids_a_playbooks_facts_hold_are_checked_blanked_and_unsaid() -> None:
+    recs: list[dict[str, Any]] = [
+        {
+            "evidence": {},
+            "facts": {"linked": ["CLM-31", "CLM-40"], "first": "CLM-31", "count": 2},
+            "trigger": "linked to CLM-31 and CLM-40 (CLM-310 is another)",
+            "rationale": "linked to CLM-31 and CLM-40 (CLM-310 is another)",
+        }
+    ]
+    assert {"CLM-31", "CLM-40"} <= fact_texts(recs)  # asked of the graph as evidence ids are
+    conceal(recs, frozenset({"CLM-31"}))
+    assert recs[0]["facts"] == {"linked": [None, "CLM-40"], "first": None, "count": 2}
+    said = "linked to (not shown) and CLM-40 (CLM-310 is another)"
+    assert recs[0]["trigger"] == said and recs[0]["rationale"] == said

@@ -147,19 +147,22 @@ def serve(
     # Every worker's metrics in files of one folder, so /metrics shows all of them; with a
     # probe port, the supervisor answers the probes there (one worker is then supervised too).
     server = uvicorn.Server(config)
+    supervised = workers > 1 or settings.probe_port is not None
+    try:  # a socket per worker; with one, uvicorn binds (and reports a port in use) itself
+        sockets = spread_sockets(config) if supervised else []
+    except OSError as exc:
+        _fail(f"error: cannot listen on {settings.host}:{settings.port}: {exc}", 1)
     try:
         with metrics_folder(workers), probes(settings.host, settings.probe_port):
-            if workers > 1 or settings.probe_port is not None:
-                Supervisor(config, spread_sockets(config)).run()  # a socket per worker
+            if supervised:
+                Supervisor(config, sockets).run()
             else:
                 server.run()
     except ProbePortError as exc:
         _fail(f"error: {exc}", 2)
-    except OSError as exc:  # the service's port (uvicorn reports its own bind errors itself)
-        _fail(f"error: cannot listen on {settings.host}:{settings.port}: {exc}", 1)
     except KeyboardInterrupt:
         pass
-    if workers == 1 and settings.probe_port is None and not server.started:
+    if not supervised and not server.started:
         raise typer.Exit(3)  # uvicorn's start-up failure, as uvicorn.run gives it
 
 

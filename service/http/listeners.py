@@ -63,8 +63,6 @@ class Supervisor(Multiprocess):
     @property
     def sockets(self) -> list[socket.socket]:
         """The sockets of the worker uvicorn is about to start: read once per new worker."""
-        if len(self._slots) == 1:
-            return self._slots
         count = len(self.processes)
         if count < self.processes_num and count < len(self._slots):
             return [self._slots[count]]  # starting up: the next slot

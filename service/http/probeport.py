@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from service.http.errors import error_body
+from service.http.readiness import Answer
 from service.kernel.errors import CasewiseError
 from service.kernel.procs import process_alive
 
@@ -45,8 +46,6 @@ START_GRACE_SECONDS = 60.0
 """How long /healthz says alive before any worker has reported (loading rules, warming up)."""
 DIR_ENV = "CASEWISE_PROBE_DIR"
 PREFIX, SUFFIX = "worker-", ".json"
-
-Answer = tuple[int, dict[str, Any]]
 
 
 class ProbePortError(CasewiseError):

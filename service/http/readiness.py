@@ -95,16 +95,18 @@ class Readiness:
 
     def answer_now(self) -> Answer | None:
         """Give the answer without waiting; None while the graph's first answer is awaited."""
-        handle: GraphHandle = self.state.graph
-        graph = self.probe.known(handle) if handle.configured else True
+        graph = self._graph_known()
         return None if graph is None else self._answer(graph)
 
     def report(self) -> Answer | None:
         """Give the answer as answer_now does, for the probe port's report: not counted as an
         error answer (no client asked), None while the graph's first answer is awaited."""
-        handle: GraphHandle = self.state.graph
-        graph = self.probe.known(handle) if handle.configured else True
+        graph = self._graph_known()
         return None if graph is None else self._judge(graph)
+
+    def _graph_known(self) -> bool | None:
+        handle: GraphHandle = self.state.graph
+        return self.probe.known(handle) if handle.configured else True
 
     def _answer(self, graph: bool) -> Answer:
         status, body = self._judge(graph)

@@ -149,4 +149,5 @@ print(sorted(os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in tasks))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, timeout=30)  # fmt: skip
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    assert json.loads(done.stdout) == [min(19, base + 3)] * 3
+    niceness = json.loads(done.stdout)  # the main thread, ours, and any the imports started
+    assert len(niceness) >= 3 and set(niceness) == {min(19, base + 3)}

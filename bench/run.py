@@ -326,13 +326,13 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
 
         def load(server: http_load.Server, route: str, script: Path, label: str) -> float:
             url = server.url(route)
-            connections = http_load.BATCH_CONNECTIONS if route.endswith("/batch") else None
-            conns = {"connections": connections} if connections else {}
-            http_load.run_wrk(wrk, url, script, seconds=plan.http_warmup, **conns)
+            batch = route.endswith("/batch")
+            conns = http_load.BATCH_CONNECTIONS if batch else http_load.CONNECTIONS
+            http_load.run_wrk(wrk, url, script, seconds=plan.http_warmup, connections=conns)
             # A run whose connections bunched on one worker measured one worker, not the two
             # served (bare or Casewise alike, by chance): it is measured again, twice at most.
             for _ in range(3):
-                got = http_load.measured_run(wrk, server, url, script, plan.http_seconds, **conns)
+                got = http_load.measured_run(wrk, server, url, script, plan.http_seconds, conns)
                 if got.errors:
                     raise http_load.HttpBenchError(f"{label}: {got.errors}")
                 per_request = got.cpu_per_request()
@@ -539,7 +539,8 @@ def _environment(plan: Plan, args: argparse.Namespace) -> list[str]:
         ),
         f"in-process: best of {plan.rounds} round(s) of {plan.decisions:,} decisions per "
         f"implementation (at most {plan.max_seconds:g} s each), inputs cycled; `today` = {TODAY}",
-        f"HTTP: wrk -t1 -c{http_load.CONNECTIONS}, {plan.http_warmup:g} s warm-up then "
+        f"HTTP: wrk -t1 -c{http_load.CONNECTIONS} (batches -c{http_load.BATCH_CONNECTIONS}), "
+        f"{plan.http_warmup:g} s warm-up then "
         f"{plan.http_seconds:g} s per measurement, best of {plan.http_rounds} alternating "
         "round(s); 127.0.0.1, "
         f"uvicorn --workers {http_load.WORKERS} for both servers",

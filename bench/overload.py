@@ -13,21 +13,25 @@ ten times a second each, on a connection of their own, as an orchestrator's prob
 service's port (each worker answers at the connection) and on its probe port (``--probe-port``,
 the supervisor answers from its workers' reports), where the probe target is set.
 
-Both vegetas run at a higher CPU priority than the server (``CLIENT_NICE``, when the bench may
-set it, as root may), at every level alike: they stand for clients on machines of their own,
-and on shared cores a client waiting for a core sends late and stamps late, so the latency it
-reports, and its lateness, would be its own scheduling rather than the server's. The capacity
-is then measured under the same conditions as the levels. Because the server's share of the
-cores still moves with everything else on them, each level also gives its decisions per second
-of the server's CPU against the capacity run's (``Level.per_cpu``): on a shared machine, the
-goodput the server's CPU would allow, whatever share of it the server got.
+The clients stand for machines of their own: on a machine with two cores or more they keep to
+the first half of its cores (``split_cores``), and the service, with the bench's own Neo4j, to
+the other half. On shared cores, vegeta at 2x and 4x took the CPU the server would have had at
+1x (it needs twice and four times as much), so the goodput it measured fell with the client's
+own cost, not with the server's shedding. They also run at a higher CPU priority
+(``CLIENT_NICE``, when the bench may set it, as root may), at every level alike: a client
+waiting for a core sends late and stamps late, so the latency it reports, and its lateness,
+would be its own scheduling rather than the server's. The capacity is then measured under the
+same conditions as the levels. Each level also gives its decisions per second of the server's
+CPU against the capacity run's (``Level.per_cpu``): the goodput the server's CPU would allow,
+whatever share of its cores the server got beside its Neo4j.
 
 The server is the production setup: the decision log on, its records flushed to a Neo4j (the
 bench's own, or NEO4J_URI's, warmed first by the service's own load), the default admission
 bounds, a probe port with the workers at CASEWISE_WORKER_NICE; auth is off, so no key's cache
 differs between levels. A level at which vegeta fell behind its rate (CLIENT_LATE_MS) is
 reported as client-bound: what it sent is shown, and its goodput and latency are not judged.
-Everything shares the machine's cores: the capacity is the capacity with the client running.
+On a machine of one core everything shares it: the capacity is the capacity with the client
+running.
 Only 127.0.0.1 is a target; every level is bounded in time.
 """
 
@@ -42,10 +46,12 @@ import resource
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from service.devtools import localneo4j as local
 from service.devtools.localneo4j import LOCAL_USER, password
 from service.graph.db import apply_schema
 
@@ -162,20 +168,24 @@ class Result:
 
 
 def _attack(
-    tool: str, folder: Path, name: str, target: str, args: list[str]
+    tool: str, folder: Path, name: str, target: str, args: list[str], cores: set[int] | None
 ) -> subprocess.Popen[bytes]:
-    """Start one bounded vegeta attack writing its results to ``folder/name.bin``."""
+    """Start one bounded vegeta attack writing its results to ``folder/name.bin``, on ``cores``
+    (None: on any)."""
     targets = folder / f"{name}.json"
     targets.write_text(target + "\n", encoding="utf-8")
     command = [
         tool, "attack", "-format", "json", "-targets", str(targets), "-name", name,
         "-timeout", f"{TIMEOUT_S}s", "-output", str(folder / f"{name}.bin"), *args,
     ]  # fmt: skip
-    return subprocess.Popen(command, stderr=subprocess.PIPE, preexec_fn=_prioritise)
+    return subprocess.Popen(command, stderr=subprocess.PIPE, preexec_fn=partial(_prioritise, cores))
 
 
-def _prioritise() -> None:
-    """In the client, before it runs: take CLIENT_NICE if allowed, else keep the default."""
+def _prioritise(cores: set[int] | None) -> None:
+    """In the client, before it runs: keep to ``cores``; take CLIENT_NICE if allowed, else keep
+    the default."""
+    if cores:
+        os.sched_setaffinity(0, cores)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, CLIENT_NICE)
     except OSError:
@@ -201,17 +211,50 @@ def _results(tool: str, folder: Path, name: str, offered: float | None) -> list[
     return out
 
 
-def group_cpu(leader: int) -> float:
-    """Give the CPU seconds used so far by the processes of ``leader``'s process group."""
-    total = 0
+def _group_stats(leader: int) -> Iterator[tuple[Path, list[str]]]:
+    """Give each process of ``leader``'s process group: its /proc folder and its stat fields
+    after the name (pgrp at 2, utime and stime at 11 and 12)."""
     for entry in Path("/proc").iterdir():
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # not a process, or gone
-        if int(fields[2]) == leader:  # pgrp; utime and stime follow at 11 and 12
-            total += int(fields[11]) + int(fields[12])
+        if int(fields[2]) == leader:
+            yield entry, fields
+
+
+def group_cpu(leader: int) -> float:
+    """Give the CPU seconds used so far by the processes of ``leader``'s process group."""
+    total = sum(int(fields[11]) + int(fields[12]) for _, fields in _group_stats(leader))
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def split_cores() -> tuple[set[int], set[int]] | None:
+    """Give the cores for the clients and the cores for the service: half each, the clients'
+    first (None: fewer than two cores to split, and everything shares them)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    half = len(cores) // 2
+    return set(cores[:half]), set(cores[half:])
+
+
+def pin_group(leader: int, cores: set[int]) -> int:
+    """Keep every thread of ``leader``'s process group on ``cores`` (threads and processes
+    started later inherit it); give how many threads were pinned."""
+    pinned = 0
+    for entry, _ in _group_stats(leader):
+        try:
+            threads = list((entry / "task").iterdir())
+        except OSError:
+            continue  # gone
+        for thread in threads:
+            try:
+                os.sched_setaffinity(int(thread.name), cores)
+                pinned += 1
+            except OSError:
+                pass  # gone meanwhile
+    return pinned
 
 
 def _offer(
@@ -221,9 +264,11 @@ def _offer(
     seconds: float,
     server: int | None = None,
     probe_port: int | None = None,
+    cores: set[int] | None = None,
 ) -> Level:
     """Offer ``offered`` requests/s for ``seconds`` (None: as fast as 64 closed-loop workers go);
-    ``server``: the process group whose CPU to count; ``probe_port``: probed too."""
+    ``server``: the process group whose CPU to count; ``probe_port``: probed too; ``cores``:
+    the clients' (None: any)."""
     if offered:
         pace = [f"-rate={offered:.0f}/1s", f"-max-connections={MOST_CONNECTIONS}",
                 "-workers=64", "-max-workers=4096"]  # fmt: skip
@@ -235,13 +280,15 @@ def _offer(
     client = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory(prefix="casewise-vegeta-") as tmp:
         folder = Path(tmp)
-        load = _attack(tool, folder, "load", _target(port, "POST", PATH, BODY), [duration, *pace])
+        load = _attack(
+            tool, folder, "load", _target(port, "POST", PATH, BODY), [duration, *pace], cores
+        )
         probing = [duration, f"-rate={PROBES_PER_SECOND}/1s", "-workers=1", "-max-connections=1"]
         probed = [(name, port, f"/{name}") for name in ("healthz", "readyz")]
         if probe_port is not None:
             probed += [(f"port-{name}", probe_port, f"/{name}") for name in ("healthz", "readyz")]
         probes = [
-            _attack(tool, folder, name, _target(at, "GET", path), probing)
+            _attack(tool, folder, name, _target(at, "GET", path), probing, cores)
             for name, at, path in probed
         ]
         for attack in (load, *probes):
@@ -306,13 +353,15 @@ def measure(
     say: Callable[[str], None],
     server: int | None = None,
     probe_port: int | None = None,
+    cores: set[int] | None = None,
 ) -> tuple[Level, list[Level]]:
     """Give the closed-loop level (its goodput is the capacity) and the level of each multiple
-    of the capacity in LEVELS; ``server``: the process group whose CPU to count."""
+    of the capacity in LEVELS; ``server``: the process group whose CPU to count; ``cores``:
+    the clients' (None: any)."""
     tool = vegeta()
     # Neo4j's write path compiled, as in a Neo4j that has served a while (see warm_by_load)
     warmed = warm_by_load(
-        lambda: _offer(tool, port, None, seconds),
+        lambda: _offer(tool, port, None, seconds, cores=cores),
         WARM_BY_LOAD_SECONDS if seconds >= 10 else 3 * seconds,
     )
     if warmed is not None:
@@ -320,8 +369,8 @@ def measure(
             f"  Neo4j warmed by {warmed[0]:.0f} s of closed-loop load (JIT compilers "
             f"{warmed[1]:.0%} of its CPU at last)"
         )
-    _offer(tool, port, None, min(2.0, seconds))  # warm-up
-    closed = _offer(tool, port, None, seconds, server, probe_port)
+    _offer(tool, port, None, min(2.0, seconds), cores=cores)  # warm-up
+    closed = _offer(tool, port, None, seconds, server, probe_port, cores)
     capacity = closed.goodput
     say(
         f"  capacity: {capacity:,.0f} decisions/s ({CAPACITY_CONNECTIONS} closed-loop vegeta "
@@ -331,7 +380,7 @@ def measure(
     levels = []
     for multiple in LEVELS:
         offered = capacity * multiple
-        level = _offer(tool, port, offered, seconds, server, probe_port)
+        level = _offer(tool, port, offered, seconds, server, probe_port, cores)
         levels.append(level)
         say(
             f"  {multiple}x ({offered:,.0f}/s offered): goodput {level.goodput:,.0f}/s, shed "
@@ -346,6 +395,10 @@ def measure(
             f"{percentile(list(level.late_ms), 0.99):,.0f} ms"
         )
     return closed, levels
+
+
+def _cores(cores: set[int]) -> str:
+    return f"core{'s' if len(cores) > 1 else ''} {', '.join(map(str, sorted(cores)))}"
 
 
 def _share(part: float, whole: float) -> str:
@@ -471,7 +524,20 @@ def overload_rows(say: Callable[[str], None], quick: bool) -> list[Row]:
             f"on; {seconds:g} s per level"
         )
         with http_load.serving("overload", command, port, PATH, BODY, None, env) as server:
-            closed, levels = measure(port, seconds, say, server.process.pid, probe_port)
+            split = split_cores()
+            if split is not None:
+                clients, service = split
+                pin_group(server.process.pid, service)
+                neo4j = None if os.environ.get("NEO4J_URI") else local.status(GRAPH_DATA_DIR).pid
+                if neo4j is not None:
+                    pin_group(neo4j, service)
+                say(
+                    f"  cores: clients on {_cores(clients)}; the service"
+                    f"{'' if neo4j is None else ' and its Neo4j'} on {_cores(service)}"
+                )
+            closed, levels = measure(
+                port, seconds, say, server.process.pid, probe_port, split and split[0]
+            )
     return rows(closed, levels)
 
 

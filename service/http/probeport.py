@@ -7,7 +7,8 @@ a process that does nothing else, from what each worker last reported:
 
 - every ``REPORT_SECONDS`` a worker's event loop writes its /readyz answer to
   ``worker-<pid>.json`` in a folder of the supervisor's (``CASEWISE_PROBE_DIR``, set by ``casewise
-  serve`` for its workers) — the report's time also shows that the worker's loop turns;
+  serve`` for its workers; in memory, under /dev/shm, where the machine has it) — the report's
+  time also shows that the worker's loop turns;
 - ``/healthz`` is 200 while some worker reported within ``STALE_SECONDS`` (or none has had time
   to start yet); 503 once every worker has been silent that long (uvicorn replaces a worker
   that stops answering its own pings after 30 s);
@@ -46,6 +47,7 @@ START_GRACE_SECONDS = 60.0
 """How long /healthz says alive before any worker has reported (loading rules, warming up)."""
 DIR_ENV = "CASEWISE_PROBE_DIR"
 PREFIX, SUFFIX = "worker-", ".json"
+MEMORY_FOLDER = "/dev/shm"  # Linux's memory-backed folder (tmpfs), where it is writable
 
 
 class ProbePortError(CasewiseError):
@@ -228,6 +230,16 @@ def _handler(server: ProbeServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def memory_folder() -> str | None:
+    """Give a folder kept in memory for the reports (None: the temporary folder's default).
+
+    A report is rewritten every REPORT_SECONDS by every worker's event loop and read at every
+    probe: on a disk, each rename waits for the file system's journal, which the decision log's
+    fsyncs keep busy, and a probe reading the folder meanwhile waits with it."""
+    shm = Path(MEMORY_FOLDER)
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 @contextlib.contextmanager
 def probe_port(host: str, port: int | None) -> Any:
     """Serve the probe port while the block runs (nothing when ``port`` is None): a folder for
@@ -235,7 +247,7 @@ def probe_port(host: str, port: int | None) -> Any:
     if port is None:
         yield None
         return
-    folder = Path(tempfile.mkdtemp(prefix="casewise-probes-"))
+    folder = Path(tempfile.mkdtemp(prefix="casewise-probes-", dir=memory_folder()))
     try:
         server = ProbeServer(host, port, folder)
     except OSError as exc:

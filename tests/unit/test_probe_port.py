@@ -151,3 +151,22 @@ print(sorted(os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in tasks))
     base = os.getpriority(os.PRIO_PROCESS, 0)
     niceness = json.loads(done.stdout)  # the main thread, ours, and any the imports started
     assert len(niceness) >= 3 and set(niceness) == {min(19, base + 3)}
+
+
+def test_the_reports_live_in_memory_where_the_machine_has_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(probeport, "MEMORY_FOLDER", str(tmp_path))  # stands for /dev/shm
+    with probeport.probe_port("127.0.0.1", 0):
+        folder = Path(os.environ[probeport.DIR_ENV])
+        assert folder.parent == tmp_path and folder.is_dir()
+    assert not folder.exists()  # and it goes with the supervisor
+
+
+def test_without_a_memory_folder_the_reports_go_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(probeport, "MEMORY_FOLDER", str(tmp_path / "absent"))
+    monkeypatch.setattr(probeport.tempfile, "tempdir", str(tmp_path))
+    with probeport.probe_port("127.0.0.1", 0):
+        assert Path(os.environ[probeport.DIR_ENV]).parent == tmp_path

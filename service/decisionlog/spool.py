@@ -142,7 +142,11 @@ class Spool:
                 return
             self._pending.data.extend(records)
             self._pending.waiters.append(waiter)
-            self._cond.notify()
+            if len(self._pending.waiters) == 1:
+                # The writer waits only for a group's first waiter: it checks for waiters under
+                # this lock before it waits, and those after the first join the group it takes.
+                # One wake-up a group, not one a request (a futex call each, on the event loop).
+                self._cond.notify()
 
     def _write_loop(self) -> None:
         started = 0.0  # when the last group commit started

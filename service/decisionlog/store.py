@@ -179,12 +179,26 @@ def by_version(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [versions[h] for h in sorted(versions)]
 
 
+class Batch(list[dict[str, Any]]):
+    """A batch's ``$versions``, sent as the list it is, and written in a log line as its size.
+
+    The driver formats every query's parameters for its debug log before it knows whether
+    anyone reads that log: for a batch of 500 decisions, that was a fifth of the flusher's CPU
+    (about 6 µs a record)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{sum(len(v.get('rows', ())) for v in self)} decision rows>"
+
+
 def _run(graph: Graph, query: LiteralString, versions: list[dict[str, Any]]) -> None:
     """Run one decision write in its own transaction; _Raced when an id was taken."""
+    batch = Batch(versions)
 
     def work(tx: neo4j.ManagedTransaction) -> None:
         try:
-            tx.run(query, versions=versions).consume()
+            tx.run(query, versions=batch).consume()
         except ConstraintError as exc:
             raise _Raced(f"a decision id is taken: {exc.message}") from exc
 

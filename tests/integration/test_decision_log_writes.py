@@ -9,6 +9,7 @@ with its case, which the flusher must not write again.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import uuid
@@ -206,3 +207,15 @@ def test_a_batch_of_two_ruleset_versions_links_each_decision_to_its_own(
     assert landed(graph, [taken["id"]])[taken["id"]]["caller"] == "first"
     page, _ = store.list_decisions(graph, store.Filter(version=new_version), limit=10)
     assert [d["id"] for d in page] == [other["id"]]
+
+
+def test_the_drivers_debug_log_names_a_batchs_size_not_its_decisions(
+    graph: Graph, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    recs = [rec(f"{prefix}{n}") for n in range(3)]
+    with caplog.at_level(logging.DEBUG, logger="neo4j"):
+        store.write_rows(graph, [records.row(r) for r in recs])
+    runs = [r.getMessage() for r in caplog.records if " C: RUN " in r.getMessage()]
+    assert any("<3 decision rows>" in line for line in runs), runs
+    assert not any(prefix in line for line in runs)  # no decision's id, input or outputs
+    assert [n["nodes"] for n in landed(graph, [r["id"] for r in recs]).values()] == [1, 1, 1]

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,6 @@ def test_without_a_memory_folder_the_reports_go_to_the_temporary_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(probeport, "MEMORY_FOLDER", str(tmp_path / "absent"))
-    monkeypatch.setattr(probeport.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with probeport.probe_port("127.0.0.1", 0):
         assert Path(os.environ[probeport.DIR_ENV]).parent == tmp_path

@@ -46,7 +46,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -56,6 +56,7 @@ from service.devtools.localneo4j import LOCAL_USER, password
 from service.graph.db import apply_schema
 
 from . import http_load
+from .cores import group_cpu, pin_group, split_cores
 from .decision_log import WARM_BY_LOAD_SECONDS, warm_by_load
 from .graph import DATA_DIR as GRAPH_DATA_DIR
 from .graph import SCHEMA as GRAPH_SCHEMA
@@ -209,52 +210,6 @@ def _results(tool: str, folder: Path, name: str, offered: float | None) -> list[
         due = round(int(row[8]) * 1e9 / offered) if offered else sent
         out.append(Result(min(due, sent), sent, int(row[2]), int(row[1])))
     return out
-
-
-def _group_stats(leader: int) -> Iterator[tuple[Path, list[str]]]:
-    """Give each process of ``leader``'s process group: its /proc folder and its stat fields
-    after the name (pgrp at 2, utime and stime at 11 and 12)."""
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # not a process, or gone
-        if int(fields[2]) == leader:
-            yield entry, fields
-
-
-def group_cpu(leader: int) -> float:
-    """Give the CPU seconds used so far by the processes of ``leader``'s process group."""
-    total = sum(int(fields[11]) + int(fields[12]) for _, fields in _group_stats(leader))
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def split_cores() -> tuple[set[int], set[int]] | None:
-    """Give the cores for the clients and the cores for the service: half each, the clients'
-    first (None: fewer than two cores to split, and everything shares them)."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return None
-    half = len(cores) // 2
-    return set(cores[:half]), set(cores[half:])
-
-
-def pin_group(leader: int, cores: set[int]) -> int:
-    """Keep every thread of ``leader``'s process group on ``cores`` (threads and processes
-    started later inherit it); give how many threads were pinned."""
-    pinned = 0
-    for entry, _ in _group_stats(leader):
-        try:
-            threads = list((entry / "task").iterdir())
-        except OSError:
-            continue  # gone
-        for thread in threads:
-            try:
-                os.sched_setaffinity(int(thread.name), cores)
-                pinned += 1
-            except OSError:
-                pass  # gone meanwhile
-    return pinned
 
 
 def _offer(

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench.overload import pin_group, split_cores
+from bench.cores import pin_group, split_cores
 
 CHILD = """
 import sys, threading

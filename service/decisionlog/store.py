@@ -184,7 +184,7 @@ class Batch(list[dict[str, Any]]):
 
     The driver formats every query's parameters for its debug log before it knows whether
     anyone reads that log: for a batch of 500 decisions, that was a fifth of the flusher's CPU
-    (about 6 µs a record)."""
+    (about 4 µs a record, 2026-12-07)."""
 
     __slots__ = ()
 

@@ -234,7 +234,7 @@ def memory_folder() -> str | None:
     """Give a folder kept in memory for the reports (None: the temporary folder's default).
 
     A report is rewritten every REPORT_SECONDS by every worker's event loop and read at every
-    probe: on a disk, each rename waits for the file system's journal, which the decision log's
+    probe: on a disk, a rename can wait for the file system's journal, which the decision log's
     fsyncs keep busy, and a probe reading the folder meanwhile waits with it."""
     shm = Path(MEMORY_FOLDER)
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None

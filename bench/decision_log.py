@@ -182,7 +182,7 @@ def _jit_seconds(pid: int) -> float:
     return total
 
 
-def _local_neo4j_pid() -> int | None:
+def local_neo4j_pid() -> int | None:
     """Give the pid of the bench's own Neo4j (None with NEO4J_URI: its CPU is not ours to see)."""
     if os.environ.get("NEO4J_URI"):
         return None
@@ -196,7 +196,7 @@ def wait_for_quiet_neo4j(most_seconds: float = 30.0, busy_share: float = 0.1) ->
     """Wait until the bench's own Neo4j uses under ``busy_share`` of a core over half a second
     (its checkpoint and index sampling after a burst of log writes would otherwise take the
     cores from the next HTTP measurement); give the seconds waited (0 with NEO4J_URI)."""
-    pid = _local_neo4j_pid()
+    pid = local_neo4j_pid()
     began = time.monotonic()
     if pid is None:
         return 0.0
@@ -223,7 +223,7 @@ def warm_by_load(load: Callable[[], object], most_seconds: float) -> tuple[float
     load, and the JIT then takes as much CPU as Neo4j's writing: about a minute of the
     service's own load is what it takes.
     """
-    pid = _local_neo4j_pid()
+    pid = local_neo4j_pid()
     if pid is None:
         return None
     began = time.monotonic()
@@ -380,7 +380,7 @@ def write_split(
     has been running has it compiled.
     """
     count = 2_000 if quick else 5_000
-    pid = _local_neo4j_pid()
+    pid = local_neo4j_pid()
     SPOOL_PARENT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-split-", dir=SPOOL_PARENT) as tmp:
         handle = GraphHandle(graph, SCHEMA)

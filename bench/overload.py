@@ -51,13 +51,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from service.devtools import localneo4j as local
 from service.devtools.localneo4j import LOCAL_USER, password
 from service.graph.db import apply_schema
 
 from . import http_load
 from .cores import group_cpu, pin_group, split_cores
-from .decision_log import WARM_BY_LOAD_SECONDS, warm_by_load
+from .decision_log import WARM_BY_LOAD_SECONDS, local_neo4j_pid, warm_by_load
 from .graph import DATA_DIR as GRAPH_DATA_DIR
 from .graph import SCHEMA as GRAPH_SCHEMA
 from .graph import _graph as bench_graph
@@ -479,20 +478,18 @@ def overload_rows(say: Callable[[str], None], quick: bool) -> list[Row]:
             f"on; {seconds:g} s per level"
         )
         with http_load.serving("overload", command, port, PATH, BODY, None, env) as server:
-            split = split_cores()
+            split, clients = split_cores(), None
             if split is not None:
                 clients, service = split
                 pin_group(server.process.pid, service)
-                neo4j = None if os.environ.get("NEO4J_URI") else local.status(GRAPH_DATA_DIR).pid
+                neo4j = local_neo4j_pid()
                 if neo4j is not None:
                     pin_group(neo4j, service)
                 say(
                     f"  cores: clients on {_cores(clients)}; the service"
                     f"{'' if neo4j is None else ' and its Neo4j'} on {_cores(service)}"
                 )
-            closed, levels = measure(
-                port, seconds, say, server.process.pid, probe_port, split and split[0]
-            )
+            closed, levels = measure(port, seconds, say, server.process.pid, probe_port, clients)
     return rows(closed, levels)
 
 

@@ -33,6 +33,7 @@ from service.decisionlog.spool import COMMIT_INTERVAL, Spool, encode
 from service.devtools import localneo4j as local
 from service.graph.db import Graph, GraphHandle
 
+from .cputime import thread_seconds
 from .report import Row
 from .subjects import Subject
 
@@ -163,10 +164,11 @@ def _cpu_seconds(pid: int, tid: int | None = None) -> float:
 
 
 def _thread_cpu(name: str) -> float:
-    """Give the CPU time the running thread called ``name`` of this process used so far."""
+    """Give the run time of the running thread called ``name`` of this process so far (its
+    schedstat: the spool's writer wakes hundreds of times a second, which ticks miscount)."""
     for thread in threading.enumerate():
         if thread.name == name and thread.native_id is not None:
-            return _cpu_seconds(os.getpid(), thread.native_id)
+            return thread_seconds(os.getpid(), thread.native_id)
     raise RuntimeError(f"no thread {name!r} is running")
 
 

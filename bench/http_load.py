@@ -28,6 +28,8 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
+from .cputime import main_and_others, process_seconds
+
 HOST = "127.0.0.1"
 WORKERS = 2
 # wrk's connections: enough that every server measured is CPU-bound. With 32, Casewise with the
@@ -204,6 +206,15 @@ class Load:
     errors: str | None
     server_cpu: list[float] | None = None  # CPU-s of each worker process over the run
     wrk_cpu: float | None = None  # CPU-s of wrk over the run
+    loop_cpu: float | None = None  # run time of the workers' event-loop threads (schedstat)
+    threads_cpu: float | None = None  # of their other threads (the decision log's, mostly)
+    neo4j_cpu: float | None = None  # CPU-s of the bench's own Neo4j over the run
+
+    def per_request(self, seconds: float | None) -> float | None:
+        """Give ``seconds`` of CPU over the run as microseconds per request."""
+        if seconds is None or not self.requests:
+            return None
+        return seconds / self.requests * 1e6
 
     def cpu_per_request(self) -> float | None:
         """Microseconds of CPU per request, the server's and wrk's (None when not measured)."""
@@ -238,15 +249,39 @@ def worker_cpu(server: Server) -> dict[int, float]:
     return found
 
 
+def _threads(pids: list[int]) -> dict[int, tuple[float, float]]:
+    """Give each live worker's (event-loop thread, other threads) run time so far."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found[pid] = main_and_others(pid)
+    return found
+
+
 def measured_run(
-    wrk: str, server: Server, url: str, script: Path, seconds: float, connections: int = CONNECTIONS
+    wrk: str,
+    server: Server,
+    url: str,
+    script: Path,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    neo4j_pid: int | None = None,
 ) -> Load:
-    """``run_wrk`` against ``server``, with the CPU its workers and wrk spent on the run."""
+    """``run_wrk`` against ``server``, with the CPU its workers (and their threads), wrk and
+    the bench's own Neo4j (``neo4j_pid``) spent on the run."""
     before, children = worker_cpu(server), resource.getrusage(resource.RUSAGE_CHILDREN)
+    threads = _threads(list(before))
+    neo4j = process_seconds(neo4j_pid) if neo4j_pid else None
     got = run_wrk(wrk, url, script, seconds=seconds, connections=connections)
     after, done = worker_cpu(server), resource.getrusage(resource.RUSAGE_CHILDREN)
+    threads_after = _threads(list(after))
     got.server_cpu = [after[pid] - before[pid] for pid in after if pid in before]
     got.wrk_cpu = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
+    both = [pid for pid in threads_after if pid in threads]
+    got.loop_cpu = sum(threads_after[pid][0] - threads[pid][0] for pid in both)
+    got.threads_cpu = sum(threads_after[pid][1] - threads[pid][1] for pid in both)
+    if neo4j_pid and neo4j is not None:
+        got.neo4j_cpu = process_seconds(neo4j_pid) - neo4j
     return got
 
 

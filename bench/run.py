@@ -42,6 +42,7 @@ from . import http_load, two_nodes
 from .decision_log import (
     WARM_BY_LOAD_SECONDS,
     decision_log_rows,
+    local_neo4j_pid,
     records_of,
     wait_for_flush,
     wait_for_quiet_neo4j,
@@ -323,6 +324,11 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
         # CPU per request (the server's workers and wrk's), by label: the least of the rounds.
         # On a machine shared with other work it compares the two where rates cannot.
         cpu: dict[str, float] = {}
+        # Where a request's CPU goes (event loop, the workers' other threads, Neo4j), in µs,
+        # from the label's fastest run: the decision log's cost as the service pays it.
+        splits: dict[str, tuple[float, float, float | None]] = {}
+        fastest: dict[str, float] = {}
+        neo4j_pid = local_neo4j_pid()
 
         def load(server: http_load.Server, route: str, script: Path, label: str) -> float:
             url = server.url(route)
@@ -332,21 +338,32 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             # A run whose connections bunched on one worker measured one worker, not the two
             # served (bare or Casewise alike, by chance): it is measured again, twice at most.
             for _ in range(3):
-                got = http_load.measured_run(wrk, server, url, script, plan.http_seconds, conns)
+                got = http_load.measured_run(
+                    wrk, server, url, script, plan.http_seconds, conns, neo4j_pid
+                )
                 if got.errors:
                     raise http_load.HttpBenchError(f"{label}: {got.errors}")
                 per_request = got.cpu_per_request()
                 workers = "/".join(f"{c / plan.http_seconds:.2f}" for c in got.server_cpu or [])
+                loop_us = got.per_request(got.loop_cpu) or 0.0
+                threads_us = got.per_request(got.threads_cpu) or 0.0
+                neo4j_us = got.per_request(got.neo4j_cpu)
                 say(
                     f"  {label:<28} {got.requests_per_second:>10,.0f} requests/s "
                     f"(latency avg {got.latency}, {got.requests:,} requests; "
-                    f"CPU {per_request or 0:,.0f} us/request, workers {workers} cores)"
+                    f"CPU {per_request or 0:,.0f} us/request, workers {workers} cores; "
+                    f"event loops {loop_us:.0f}, other threads {threads_us:.0f}"
+                    + (f", Neo4j {neo4j_us:.0f}" if neo4j_us is not None else "")
+                    + " us/request)"
                     + (" — connections bunched on one worker: again" if got.bunched() else "")
                 )
                 if not got.bunched():
                     break
             if per_request:
                 cpu[label] = min(cpu.get(label, per_request), per_request)
+            if got.requests_per_second > fastest.get(label, 0.0):
+                fastest[label] = got.requests_per_second
+                splits[label] = (loop_us, threads_us, neo4j_us)
             return got.requests_per_second
 
         bare_port, cw_port = http_load.free_port(), http_load.free_port()
@@ -425,6 +442,16 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             )
         )
         log_rows.append(Row("HTTP single, log on / log off", f"{single_rps / off_rps:.0%}"))
+        on_split, off_split = splits.get("Casewise single"), splits.get("Casewise single, log off")
+        if on_split and off_split:
+            log_rows.append(
+                Row(
+                    "HTTP CPU per decision, log on: event loops / other threads / Neo4j",
+                    _split_text(on_split),
+                    "log off",
+                    _split_text(off_split),
+                )
+            )
         off_cpu, bare_cpu = cpu.get("Casewise single, log off"), cpu.get("bare FastAPI")
         if off_cpu and bare_cpu:
             log_rows.append(
@@ -454,6 +481,12 @@ def _http(subject: Subject, plan: Plan, log_off: bool = False) -> list[Row]:
             f"{batch_dps / bare_rps:.2f}x",
         ),
     ]
+
+
+def _split_text(split: tuple[float, float, float | None]) -> str:
+    loop_us, threads_us, neo4j_us = split
+    neo4j = "?" if neo4j_us is None else f"{neo4j_us:.0f}"
+    return f"{loop_us:.0f} / {threads_us:.0f} / {neo4j} µs"
 
 
 def _check_answers(

@@ -143,6 +143,8 @@ def test_two_writers_racing_on_the_same_ids_write_each_once(graph: Graph, prefix
         thread.start()
     for thread in threads:
         thread.join(60)
+    # a writer still in its transaction would hold locks the next test's writes wait on
+    assert not any(thread.is_alive() for thread in threads), "a writer still writes after 60 s"
     assert errors == []
     got = landed(graph, ids)
     assert {(r["nodes"], r["versions"]) for r in got.values()} == {(1, 1)}

@@ -33,7 +33,7 @@ from service.decisionlog.spool import COMMIT_INTERVAL, Spool, encode
 from service.devtools import localneo4j as local
 from service.graph.db import Graph, GraphHandle
 
-from .cputime import thread_seconds
+from .cputime import process_seconds, thread_seconds
 from .report import Row
 from .subjects import Subject
 
@@ -156,13 +156,6 @@ def decision_log_rows(say: Callable[[str], None], quick: bool) -> list[Row]:
     ]
 
 
-def _cpu_seconds(pid: int, tid: int | None = None) -> float:
-    """Give the CPU time (user + system) a process (all threads), or one thread of it, used."""
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _thread_cpu(name: str) -> float:
     """Give the run time of the running thread called ``name`` of this process so far (its
     schedstat: the spool's writer wakes hundreds of times a second, which ticks miscount)."""
@@ -178,8 +171,8 @@ def _jit_seconds(pid: int) -> float:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             if (task / "comm").read_text().strip().startswith(JIT_THREADS):
-                total += _cpu_seconds(pid, int(task.name))
-        except FileNotFoundError:
+                total += thread_seconds(pid, int(task.name))
+        except (FileNotFoundError, ProcessLookupError):
             continue  # the thread ended meanwhile
     return total
 
@@ -203,9 +196,9 @@ def wait_for_quiet_neo4j(most_seconds: float = 30.0, busy_share: float = 0.1) ->
     if pid is None:
         return 0.0
     while time.monotonic() - began < most_seconds:
-        before = _cpu_seconds(pid)
+        before = process_seconds(pid)
         time.sleep(0.5)
-        if _cpu_seconds(pid) - before < busy_share * 0.5:
+        if process_seconds(pid) - before < busy_share * 0.5:
             break
     return time.monotonic() - began
 
@@ -231,9 +224,9 @@ def warm_by_load(load: Callable[[], object], most_seconds: float) -> tuple[float
     began = time.monotonic()
     quiet, share = 0, 1.0
     while quiet < WARM_QUIET_ROUNDS and time.monotonic() - began < most_seconds:
-        before = _cpu_seconds(pid), _jit_seconds(pid)
+        before = process_seconds(pid), _jit_seconds(pid)
         load()
-        used = _cpu_seconds(pid) - before[0]
+        used = process_seconds(pid) - before[0]
         share = (_jit_seconds(pid) - before[1]) / used if used > 0 else 0.0
         quiet = quiet + 1 if share <= JIT_QUIET else 0
     return time.monotonic() - began, share
@@ -292,7 +285,7 @@ def _one_round(handle: GraphHandle, pid: int | None, count: int, folder: Path) -
         spool_cpu = _thread_cpu("casewise-spool") - before[0]
         commits = spool.commits - before[1]
         flusher = Flusher(spool, handle)
-        neo4j_before = _cpu_seconds(pid) if pid else 0.0
+        neo4j_before = process_seconds(pid) if pid else 0.0
         jit_before = _jit_seconds(pid) if pid else 0.0
         began = time.perf_counter()
         flusher.start()
@@ -304,7 +297,7 @@ def _one_round(handle: GraphHandle, pid: int | None, count: int, folder: Path) -
             time.sleep(0.01)
         flusher_cpu = _thread_cpu("casewise-flusher") - flusher_before
         wall = time.perf_counter() - began
-        neo4j = (_cpu_seconds(pid) - neo4j_before) if pid else float("nan")
+        neo4j = (process_seconds(pid) - neo4j_before) if pid else float("nan")
         jit = (_jit_seconds(pid) - jit_before) if pid else float("nan")
         flusher.stop(5.0)
     finally:
@@ -354,11 +347,11 @@ def warm_writes(
                 row({**shapes[n % len(shapes)], "id": uuid.uuid4().hex})
                 for n in range(WARM_RECORDS)
             ]
-            before = _cpu_seconds(pid), _jit_seconds(pid)
+            before = process_seconds(pid), _jit_seconds(pid)
             parts = [rows[n::WRITERS] for n in range(WRITERS)]
             for done in [pool.submit(write, part) for part in parts]:
                 done.result()
-            used = _cpu_seconds(pid) - before[0]
+            used = process_seconds(pid) - before[0]
             share = (_jit_seconds(pid) - before[1]) / used if used > 0 else 0.0
             quiet = quiet + 1 if share <= JIT_QUIET else 0
             written += len(rows)

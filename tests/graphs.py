@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import neo4j
 from pydantic import SecretStr
 
 from service.devtools import localneo4j as local
@@ -77,3 +78,24 @@ def graph_size(graph: Graph, prefix: str) -> tuple[int, int]:
     nodes = graph.read(NODES, prefix=prefix)[0]["n"]
     relationships = graph.read(RELATIONSHIPS, prefix=prefix)[0]["n"]
     return nodes, relationships
+
+
+def decisions_read(graph: Graph, query: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
+    """Run a read ``query`` under PROFILE; give its rows and how many RoutingDecision nodes
+    Neo4j's scans and index seeks gave (the decisions it read to answer)."""
+
+    def read(profile: dict[str, Any]) -> int:
+        operator = str(profile.get("operatorType", ""))
+        found = 0
+        if ("Index" in operator or "Scan" in operator) and "RoutingDecision" in str(profile):
+            found = int(profile.get("rows", 0))
+        return found + sum(read(child) for child in profile.get("children") or [])
+
+    def work(tx: neo4j.ManagedTransaction) -> tuple[list[dict[str, Any]], int]:
+        result = tx.run("PROFILE " + query, params)
+        rows = result.data()
+        profile = result.consume().profile
+        assert profile is not None
+        return rows, read(profile)
+
+    return graph.read_transaction(work)

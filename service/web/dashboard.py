@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from service.decisionlog import store
 from service.graph.db import Graph
 from service.http.deps import get_graph
 from service.http.errors import ApiError
@@ -65,8 +66,9 @@ def since_of(chosen: str, now: dt.datetime) -> dt.datetime | None:
 def gather(graph: Graph, chosen: str, now: dt.datetime) -> dict[str, Any]:
     """Give every figure the dashboard shows for the window ``chosen`` ending ``now``."""
     since = since_of(chosen, now)
-    routing = [_routing_row(r) for r in graph.read(q.ROUTING_BY_RULESET, since=since)]
-    days = graph.read(q.ROUTING_BY_DAY, since=since)
+    start = since or store.EARLIEST
+    routing = [_routing_row(r) for r in graph.read(q.ROUTING_BY_RULESET, since=start)]
+    days = graph.read(q.ROUTING_BY_DAY, since=start)
     by_action, by_rule = _acceptance(graph.read(q.EXPERT_DECISIONS, since=since))
     reasons = graph.read(q.OVERRIDE_REASONS, since=since, limit=TOP_REASONS)
     cycle = [dict(r) for r in graph.read(q.CYCLE_TIMES, since=since)]

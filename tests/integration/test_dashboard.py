@@ -21,9 +21,10 @@ from service.engine import Registry
 from service.graph.db import Graph
 from service.settings import Settings
 from service.web import dashboard
+from service.web import queries as q
 from tests.auth import as_role, csrf, make_app, system_key
 from tests.fixtures import RULES
-from tests.graphs import KNOWLEDGE
+from tests.graphs import KNOWLEDGE, decisions_read
 from tests.pagetree import Node, parse
 
 if TYPE_CHECKING:
@@ -230,3 +231,29 @@ def test_a_case_assigned_through_the_api_is_recommended_again_at_once(
     )
     assert assigned.status_code == 200 and assigned.json()["changed"] is True, assigned.text
     wait_recommended(graph, f"{p}as")
+
+
+FUTURE = dt.datetime(9000, 1, 2, tzinfo=dt.UTC)  # no real decision is this late
+_FORGET_FUTURE = "MATCH (d:RoutingDecision) WHERE d.at >= $start DETACH DELETE d"
+
+
+def test_a_windows_routing_figures_read_only_the_windows_decisions(graph: Graph, p: str) -> None:
+    # three decisions of a far future day: a window ending an hour after them holds only them
+    # (any left by an interrupted run on a kept graph are removed first, and these after)
+    graph.write(_FORGET_FUTURE, start=FUTURE - dt.timedelta(days=30))
+    ruleset = f"{p}future"
+    rows = [{"id": f"{p}f{i}", "ruleset": ruleset, "at": FUTURE, "ms": 1.0, "opened": i == 0}
+            for i in range(3)]  # fmt: skip
+    graph.write(_DECISIONS, rows=rows)
+    try:
+        graph.read("CALL db.awaitIndexes(60)")
+        figures = dashboard.gather(graph, "7", now=FUTURE + dt.timedelta(hours=1))
+        assert [(r["ruleset"], r["decisions"]) for r in figures["routing"]] == [(ruleset, 3)]
+        assert figures["routing"][0]["escalated"] == 1
+        since = FUTURE - dt.timedelta(days=1)
+        for query in (q.ROUTING_BY_RULESET, q.ROUTING_BY_DAY):
+            got, read = decisions_read(graph, query, since=since)
+            assert sum(r["decisions"] for r in got) == 3
+            assert read == 3, f"{read} decisions read for a window of 3"
+    finally:
+        graph.write(_FORGET_FUTURE, start=FUTURE - dt.timedelta(days=30))

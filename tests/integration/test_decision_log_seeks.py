@@ -1,9 +1,9 @@
 """A page of the decision log filtered by version or ruleset reads that one's decisions only.
 
-Against the test Neo4j, with Neo4j's own PROFILE counts: a page of an old version (or of a
-rarely used ruleset) behind newer decisions reads about its page from the (version, at) or
-(ruleset, at) index, where a walk of the `at` index read every newer decision first (25-33 s
-a page on a log of 4.8 million decisions).
+Against the test Neo4j, with Neo4j's own PROFILE counts (``tests.graphs.decisions_read``): a
+page of an old version (or of a rarely used ruleset) behind newer decisions reads about its
+page from the (version, at) or (ruleset, at) index, where a walk of the `at` index read every
+newer decision first (25-33 s a page on a log of 4.8 million decisions).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import random
 import uuid
 from typing import Any
 
-import neo4j
 import pytest
 
 from service.decisionlog import records, store
 from service.graph.db import Graph
+from tests.graphs import decisions_read
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -40,28 +40,11 @@ def rec(decision_id: str, ruleset: str, version: str, at: dt.datetime) -> dict[s
     return records.record(decision, {"amount": 1}, "seeks", None, at=at)
 
 
-def rows_read(profile: dict[str, Any]) -> int:
-    """Give the rows Neo4j's scans and seeks of RoutingDecision gave: the decisions read."""
-    operator = str(profile.get("operatorType", ""))
-    read = 0
-    if ("Index" in operator or "Scan" in operator) and "RoutingDecision" in str(profile):
-        read = int(profile.get("rows", 0))
-    return read + sum(rows_read(child) for child in profile.get("children") or [])
-
-
 def profiled(graph: Graph, selection: store.Filter, limit: int) -> tuple[list[str], int]:
     """Give the ids of a page of ``selection`` and the decisions Neo4j read to make it."""
-    query = store.list_query(selection)
     params = {**selection.params(), "upto": store.LATEST, "after_id": None, "limit": limit}
-
-    def work(tx: neo4j.ManagedTransaction) -> tuple[list[str], int]:
-        result = tx.run("PROFILE " + query, **params)
-        ids = [r["decision"]["id"] for r in result]
-        profile = result.consume().profile
-        assert profile is not None
-        return ids, rows_read(profile)
-
-    return graph.read_transaction(work)
+    rows, read = decisions_read(graph, store.list_query(selection), **params)
+    return [r["decision"]["id"] for r in rows], read
 
 
 @pytest.fixture(scope="module")

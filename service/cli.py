@@ -123,13 +123,13 @@ def serve(
     os.environ[ENV_PREFIX + "HOST"] = settings.host
     os.environ[ENV_PREFIX + "PORT"] = str(settings.port)
     from service.http.listeners import Supervisor, spread_sockets
-    from service.http.logsetup import json_log_config
+    from service.http.logsetup import json_log_config, text_log_config
     from service.http.metrics import metrics_folder
     from service.http.probeport import ProbePortError
     from service.http.probeport import probe_port as probes
 
     json_logs = settings.log_format == "json"
-    log_config = json_log_config(settings.log_level) if json_logs else uvicorn.config.LOGGING_CONFIG
+    log_config = json_log_config(settings.log_level) if json_logs else text_log_config()
     config = uvicorn.Config(
         "service.app:create_app",
         factory=True,

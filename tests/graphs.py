@@ -87,7 +87,8 @@ def decisions_read(graph: Graph, query: str, **params: Any) -> tuple[list[dict[s
     def read(profile: dict[str, Any]) -> int:
         operator = str(profile.get("operatorType", ""))
         found = 0
-        if ("Index" in operator or "Scan" in operator) and "RoutingDecision" in str(profile):
+        details = str((profile.get("args") or {}).get("Details", ""))
+        if ("Index" in operator or "Scan" in operator) and "RoutingDecision" in details:
             found = int(profile.get("rows", 0))
         return found + sum(read(child) for child in profile.get("children") or [])
 

@@ -105,7 +105,7 @@ def read(
         }
 
         def work(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
-            # the rows as lists, in RETURN's order: a dict per row (Result.data) took a third
+            # the rows as lists, in RETURN's order: a dict per row (Result.data) took a quarter
             # of a replay's CPU, reading included (2026-12-08)
             return tx.run(DECISIONS_PAGE, params).values()
 

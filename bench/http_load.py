@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
-
 from .cputime import main_and_others, process_seconds
 
 HOST = "127.0.0.1"
@@ -234,6 +232,8 @@ class Load:
 def worker_cpu(server: Server) -> dict[int, float]:
     """CPU-seconds (user + system) so far of each worker process of ``server`` (uvicorn spawns
     them; exited threads included, e.g. argon2's), or of the server itself without workers."""
+    import psutil  # type: ignore[import-untyped]  # a bench extra; `make test` imports this module
+
     found: dict[int, float] = {}
     with contextlib.suppress(psutil.NoSuchProcess):
         root = psutil.Process(server.process.pid)

@@ -141,6 +141,8 @@ def serve(
         access_log=not json_logs,  # the JSON line of each request replaces uvicorn's
         # httptools, answering /healthz and what admission sheds at once (one write, no app)
         http="service.http.shedding:EdgeProtocol",
+        # uvloop, taking in every connection waiting at a worker's socket each turn
+        loop="service.http.accepting:TakingLoop",
         # a worker busy starting (loading rules, on a loaded machine) is not killed as hung
         timeout_worker_healthcheck=30,
     )

@@ -343,10 +343,11 @@ def measure(
             )
             offered = capacity * multiple
             level = _offer(tool, port, offered, seconds, server, probe_port, cores)
-            pairs.append(Paired(multiple, closed, level))
+            pair = Paired(multiple, closed, level)
+            pairs.append(pair)
             say(
                 f"  {multiple}x ({offered:,.0f}/s offered): goodput {level.goodput:,.0f}/s "
-                f"({level.goodput / capacity if capacity else 0.0:.0%}), shed "
+                f"({pair.share:.0%}), shed "
                 f"{level.shed:,.0f}/s, admitted p50 {percentile(level.admitted_ms, 0.5):,.0f} ms "
                 f"p99 {percentile(level.admitted_ms, 0.99):,.0f} ms max "
                 f"{max(level.admitted_ms, default=0):,.0f} ms; /healthz / /readyz p99 "

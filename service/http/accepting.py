@@ -64,7 +64,6 @@ class Taker:
         self.server: asyncio.AbstractServer | None = None
         self.due = False  # a take is scheduled for this turn
         self.opening: set[asyncio.Task[Any]] = set()  # connections being handed to the loop
-        self.taken = 0  # connections taken in here (beyond uvloop's own)
 
     def accepted(self) -> asyncio.BaseProtocol:
         """The protocol of a connection uvloop accepted; take the others waiting this turn."""
@@ -77,7 +76,7 @@ class Taker:
         """Accept up to MOST_A_TURN waiting connections and hand each to the loop."""
         self.due = False
         if self.server is None or not self.server.is_serving():
-            return  # closing: what waits is for the other workers, or is refused
+            return  # closing: uvicorn closes the socket, and what waits there with it
         for _ in range(MOST_A_TURN):
             try:
                 conn, _ = self.sock.accept()
@@ -86,9 +85,7 @@ class Taker:
             except OSError as exc:  # out of file descriptors, or the socket closed meanwhile
                 log.warning("could not take in a waiting connection: %s", exc)
                 return
-            conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as uvloop's own
-            self.taken += 1
+            conn.setblocking(False)  # uvloop's transport sets TCP_NODELAY, as for its own
             opening = self.loop.create_task(
                 self.loop.connect_accepted_socket(self.protocol_factory, conn)
             )
